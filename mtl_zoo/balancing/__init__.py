@@ -1,0 +1,7 @@
+"""Balancers: how per-task losses become one update (see `balancing.base`)."""
+
+from mtl_zoo.balancing import fixed
+from mtl_zoo.balancing.base import Balancer
+from mtl_zoo.balancing.fixed import FixedWeights
+
+__all__ = ["Balancer", "FixedWeights", "fixed"]

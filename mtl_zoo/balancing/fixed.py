@@ -1,0 +1,64 @@
+"""Fixed loss weights: the objective is the weighted sum of the task losses.
+
+Example:
+
+>>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.balancing.fixed import FixedWeights
+>>> balancer = FixedWeights()
+>>> balancer.build_for_tasks([Task("a", "regression", loss_weight=2.0), Task("b", "regression")])
+>>> float(balancer.combine({"a": 1.0, "b": 3.0}))
+5.0
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import keras
+from keras import ops
+
+from mtl_zoo.balancing.base import Balancer
+from mtl_zoo.registry import BALANCERS
+
+
+@BALANCERS.register("fixed")
+@keras.saving.register_keras_serializable(package="mtl_zoo")
+class FixedWeights(Balancer):
+    """Weighted sum of task losses with constant weights.
+
+    Each task's weight is `weights[task]` if given, else the task's
+    `loss_weight`.
+
+    Args:
+        weights: dict or None. Task name -> weight, overriding the tasks'
+            `loss_weight`. Defaults to None.
+        **kwargs: Keras layer arguments.
+    """
+
+    def __init__(self, weights: Optional[dict] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.weights_by_task = dict(weights or {})
+
+    def build_for_tasks(self, tasks) -> None:
+        unknown = sorted(set(self.weights_by_task) - {task.name for task in tasks})
+        if unknown:
+            raise ValueError(
+                f"FixedWeights got weights for unknown tasks {unknown}; tasks are "
+                f"{[task.name for task in tasks]}. Received: weights={self.weights_by_task}"
+            )
+        super().build_for_tasks(tasks)
+
+    def task_weight(self, task) -> float:
+        """The constant weight of `task`."""
+        return float(self.weights_by_task.get(task.name, task.loss_weight))
+
+    def combine(self, task_losses: dict):
+        return ops.sum(
+            ops.stack([self.task_weight(task) * ops.cast(task_losses[task.name], "float32")
+                       for task in self.tasks])
+        )
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["weights"] = dict(self.weights_by_task) or None
+        return config

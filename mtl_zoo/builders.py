@@ -1,0 +1,86 @@
+"""Builders: trunk + sharing scheme + heads -> one multi-output Keras model.
+
+Example:
+
+>>> from mtl_zoo.data.source import InputSpec
+>>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.trunks.vision import vision_conv
+>>> from mtl_zoo.builders import build_network
+>>> inputs = {"image": InputSpec((12, 20, 1))}
+>>> tasks = [Task("left_digit", "classification", 10), Task("right_digit", "classification", 10)]
+>>> network = build_network(inputs, vision_conv(inputs, filters=[8], dense_units=[16]), tasks,
+...                         sharing="hard", shared_depth=1)
+>>> sorted(network.output)
+['left_digit', 'right_digit']
+"""
+
+from __future__ import annotations
+
+import keras
+
+from mtl_zoo.heads import build_head
+from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.tasks import check_unique_names
+
+
+def build_inputs(input_specs: dict) -> dict:
+    """Returns a dict of `keras.Input` named after the input specs."""
+    return {
+        name: keras.Input(shape=tuple(spec.shape), dtype=spec.dtype, name=name)
+        for name, spec in input_specs.items()
+    }
+
+
+def build_network(input_specs, trunk, tasks, sharing="hard", name="multi_task_network", **options):
+    """Builds the functional multi-output network.
+
+    Args:
+        input_specs: dict. Input name -> `InputSpec`.
+        trunk: `Trunk`. Stem and block factories.
+        tasks: list of `Task`.
+        sharing: str. A registered sharing scheme. Defaults to "hard".
+        name: str. Name of the Keras model. Defaults to "multi_task_network".
+        **options: options of the sharing scheme (e.g. `shared_depth`).
+
+    Returns:
+        A functional `keras.Model` whose output is a dict task name -> tensor.
+    """
+    check_unique_names(tasks)
+    inputs = build_inputs(input_specs)
+    features = SHARING_SCHEMES.get(sharing)(trunk.stem(inputs), trunk, tasks, **options)
+    outputs = {task.name: build_head(task, features[task.name]) for task in tasks}
+    return keras.Model(inputs=inputs, outputs=outputs, name=name)
+
+
+def build_model(
+    input_specs, trunk, tasks, sharing="hard", balancer=None, name="multi_task_model", **options
+):
+    """Builds a trainable `MultiTaskModel` around `build_network`.
+
+    Args:
+        input_specs: dict. Input name -> `InputSpec`.
+        trunk: `Trunk`. Stem and block factories.
+        tasks: list of `Task`.
+        sharing: str. A registered sharing scheme. Defaults to "hard".
+        balancer: `Balancer`, str or None. How task losses are combined; a
+            string names a registered balancer. Defaults to fixed weights.
+        name: str. Name of the model. Defaults to "multi_task_model".
+        **options: options of the sharing scheme (e.g. `shared_depth`).
+
+    Returns:
+        A `MultiTaskModel`; compile it with an optimizer and call `fit`.
+
+    Example:
+
+    >>> from mtl_zoo.data.source import InputSpec
+    >>> from mtl_zoo.tasks import Task
+    >>> from mtl_zoo.trunks.vision import vision_conv
+    >>> inputs = {"image": InputSpec((12, 20, 1))}
+    >>> model = build_model(inputs, vision_conv(inputs, filters=[8], dense_units=[16]),
+    ...                     [Task("left_digit", "classification", 10)], shared_depth=1)
+    >>> model.compile(optimizer="adam")
+    """
+    from mtl_zoo.model import MultiTaskModel
+
+    network = build_network(input_specs, trunk, tasks, sharing=sharing, **options)
+    return MultiTaskModel(network, tasks, balancer=balancer, name=name)

@@ -1,0 +1,43 @@
+"""Errors that point at what the user wrote.
+
+`OptionError` is raised by builders (trunks, sharing schemes, balancers) for a
+bad option value and names the option, so a recipe error can say which field
+of which file is wrong. `RecipeError` is the one-line message the command line
+prints: file, field path, what is wrong and how to fix it.
+
+Example:
+
+>>> str(RecipeError("recipes/a.yaml", "model.shared_depth", "must be between 0 and 3. Received: 9"))
+'recipes/a.yaml: model.shared_depth: must be between 0 and 3. Received: 9'
+"""
+
+from __future__ import annotations
+
+
+class OptionError(ValueError):
+    """A builder option has a bad value.
+
+    Args:
+        option: str. The option's name (e.g. "shared_depth").
+        message: str. What is wrong, how to fix it, and the value received.
+    """
+
+    def __init__(self, option: str, message: str):
+        super().__init__(message)
+        self.option = option
+
+
+class RecipeError(ValueError):
+    """A recipe (or a `--set` override) is invalid.
+
+    Args:
+        source: str. The recipe file (plus overrides, if any).
+        field: str. Dotted path of the field, e.g. "tasks[0].kind".
+        message: str. What is wrong and what is allowed.
+    """
+
+    def __init__(self, source: str, field: str, message: str):
+        location = f"{source}: {field}" if field else source
+        super().__init__(f"{location}: {message}")
+        self.source = source
+        self.field = field

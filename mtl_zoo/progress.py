@@ -1,0 +1,74 @@
+"""Readable progress: one line per epoch with every task's loss and metrics, and result tables.
+
+Example:
+
+>>> print(format_metrics_table({"left_digit": {"loss": 0.1, "accuracy": 0.97}}))
+task        loss    accuracy
+left_digit  0.1000  0.9700
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import keras
+
+
+def format_metrics_table(metrics: dict) -> str:
+    """Formats task name -> {metric: value} as an aligned text table.
+
+    Args:
+        metrics: dict. Task name -> dict of metric name -> float.
+
+    Returns:
+        The table, one row per task, one column per metric name seen.
+    """
+    columns = []
+    for values in metrics.values():
+        columns += [name for name in values if name not in columns]
+    rows = [["task"] + columns]
+    for task, values in metrics.items():
+        rows.append([task] + [f"{values[name]:.4f}" if name in values else "-" for name in columns])
+    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    )
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """Prints one line per epoch: time, total loss, then each task's loss and metrics.
+
+    Validation values follow their training value as `(val 0.95)`.
+
+    Args:
+        task_metrics: dict. Task name -> list of metric names (loss first).
+        stream: file. Where to print. Defaults to standard output.
+    """
+
+    def __init__(self, task_metrics: dict, stream=None):
+        super().__init__()
+        self.task_metrics = task_metrics
+        self.stream = stream or sys.stdout
+        self._epoch_start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        epochs = self.params.get("epochs", "?")
+        seconds = time.perf_counter() - self._epoch_start
+        parts = [f"epoch {epoch + 1}/{epochs} [{seconds:.1f}s] loss {logs.get('loss', float('nan')):.4f}"]
+        for task, names in self.task_metrics.items():
+            values = []
+            for name in names:
+                key = f"{task}_{name}"
+                if key not in logs:
+                    continue
+                text = f"{name} {logs[key]:.4f}"
+                if f"val_{key}" in logs:
+                    text += f" (val {logs[f'val_{key}']:.4f})"
+                values.append(text)
+            parts.append(f"{task}: " + ", ".join(values))
+        print(" | ".join(parts), file=self.stream, flush=True)

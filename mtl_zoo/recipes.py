@@ -1,0 +1,403 @@
+"""Recipes: YAML files that say what to train, validated before anything runs.
+
+A recipe names a data set, its tasks, a trunk, a sharing scheme (with its
+options), a balancer and the training plan. `load_recipe` reads the YAML,
+applies `--set key=value` overrides (dotted keys; list items by index or by
+task name), and validates everything with pydantic, including the options of
+the named trunk, sharing scheme and balancer, which are checked against their
+builders' signatures. Any problem raises a one-line `RecipeError` naming the
+file, the field path and what is allowed.
+
+Example:
+
+>>> from mtl_zoo.recipes import load_recipe
+>>> recipe = load_recipe("recipes/multidigits_hard.yaml", ["training.epochs=2"])
+>>> recipe.training.epochs
+2
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from pathlib import Path
+from typing import Any, Optional
+
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mtl_zoo.errors import RecipeError
+from mtl_zoo.registry import BALANCERS, DATASETS, SHARING_SCHEMES, TASK_KINDS, TRUNKS, Registry
+
+
+def _check_name(registry: Registry, value: str) -> str:
+    if value not in registry:
+        raise ValueError(
+            f"unknown {registry.kind} '{value}'; allowed: {', '.join(registry.names())}"
+        )
+    return value
+
+
+class DataConfig(BaseModel):
+    """Which data set to load and how."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    data_dir: Optional[str] = None
+    train_split: str = "train"
+    validation_split: Optional[str] = "validation"
+    test_split: str = "test"
+    shuffle_buffer: int = Field(10000, ge=0)
+
+    @field_validator("name")
+    @classmethod
+    def _known_data_set(cls, value):
+        return _check_name(DATASETS, value)
+
+
+class TaskConfig(BaseModel):
+    """One task: the arguments of `mtl_zoo.tasks.Task` plus its data set label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    kind: str
+    classes: int = Field(1, ge=1)
+    loss: Optional[str] = None
+    metrics: Optional[list[str]] = None
+    loss_weight: float = Field(1.0, ge=0)
+    head_units: list[int] = []
+    label: Optional[str] = None
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value):
+        return _check_name(TASK_KINDS, value)
+
+    @property
+    def label_name(self) -> str:
+        """The data set label this task trains on (defaults to the task name)."""
+        return self.label or self.name
+
+
+class ModelConfig(BaseModel):
+    """Trunk and sharing scheme; extra keys are options of the sharing scheme."""
+
+    model_config = ConfigDict(extra="allow")
+
+    trunk: str
+    trunk_options: dict[str, Any] = {}
+    sharing: str = "hard"
+
+    @field_validator("trunk")
+    @classmethod
+    def _known_trunk(cls, value):
+        return _check_name(TRUNKS, value)
+
+    @field_validator("sharing")
+    @classmethod
+    def _known_sharing(cls, value):
+        return _check_name(SHARING_SCHEMES, value)
+
+    @property
+    def sharing_options(self) -> dict:
+        """Options passed to the sharing scheme (every key but trunk/sharing)."""
+        return dict(self.model_extra or {})
+
+
+class BalancerConfig(BaseModel):
+    """Balancer name; extra keys are the balancer's constructor options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str = "fixed"
+
+    @field_validator("name")
+    @classmethod
+    def _known_balancer(cls, value):
+        return _check_name(BALANCERS, value)
+
+    @property
+    def options(self) -> dict:
+        """Constructor options of the balancer."""
+        return dict(self.model_extra or {})
+
+
+class TrainingConfig(BaseModel):
+    """How long and with what optimizer to train."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    epochs: int = Field(ge=1)
+    batch_size: int = Field(64, ge=1)
+    optimizer: str = "adam"
+    learning_rate: float = Field(1e-3, gt=0)
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known_optimizer(cls, value):
+        import keras
+
+        try:
+            keras.optimizers.get(value)
+        except ValueError:
+            raise ValueError(
+                "unknown optimizer; allowed: a Keras optimizer name such as adam, adamw, sgd, rmsprop"
+            ) from None
+        return value
+
+
+class Recipe(BaseModel):
+    """A validated recipe."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    seed: int = 42
+    data: DataConfig
+    tasks: list[TaskConfig] = Field(min_length=1)
+    model: ModelConfig
+    balancer: BalancerConfig = BalancerConfig()
+    training: TrainingConfig
+
+
+def _options_model(builder, skip: int, title: str) -> type[BaseModel]:
+    """A pydantic model of `builder`'s keyword options (after `skip` positional ones)."""
+    target = builder.__init__ if inspect.isclass(builder) else builder
+    hints = typing.get_type_hints(target)
+    parameters = list(inspect.signature(target).parameters.values())
+    if inspect.isclass(builder):
+        parameters = parameters[1:]
+    fields = {}
+    for parameter in parameters[skip:]:
+        if parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
+            continue
+        default = ... if parameter.default is parameter.empty else parameter.default
+        fields[parameter.name] = (hints.get(parameter.name, Any), default)
+    return pydantic.create_model(title, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _field_path(location) -> str:
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _allowed_fields(model: type[BaseModel], location) -> list[str]:
+    for part in location:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        args = typing.get_args(annotation) or (annotation,)
+        nested = [arg for arg in args if inspect.isclass(arg) and issubclass(arg, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _first_error(error: pydantic.ValidationError, model: type[BaseModel], prefix=()) -> tuple:
+    """Returns `(field path, message)` for the first error of a validation error."""
+    detail = error.errors()[0]
+    location = tuple(detail["loc"])
+    message = detail["msg"].removeprefix("Value error, ")
+    if detail["type"] == "extra_forbidden":
+        allowed = _allowed_fields(model, location[:-1])
+        message = f"unknown field; allowed: {', '.join(allowed) or '(none)'}"
+    elif detail["type"] == "missing":
+        message = "required field is missing"
+    elif "input" in detail and detail["type"] != "missing":
+        message += f". Received: {detail['input']!r}"
+    return _field_path(prefix + location), message
+
+
+def _set_dotted(document: dict, key: str, value: Any) -> None:
+    node = document
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if part.isdigit() and int(part) < len(node):
+                index = int(part)
+            else:
+                names = [item.get("name") for item in node if isinstance(item, dict)]
+                if part not in names:
+                    raise KeyError(f"no item '{part}' (items: {', '.join(map(str, names))})")
+                index = names.index(part)
+            if last:
+                node[index] = value
+            else:
+                node = node[index]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise KeyError(f"'{'.'.join(parts[:depth])}' is not a mapping")
+
+
+def apply_overrides(document: dict, overrides, source: str) -> dict:
+    """Applies `key=value` overrides (values parsed as YAML) to a recipe dict.
+
+    Args:
+        document: dict. The recipe as read from YAML (modified in place).
+        overrides: list of str. Items such as `"training.epochs=2"`,
+            `"tasks.0.loss_weight=0.5"` or `"tasks.left_digit.loss_weight=0.5"`.
+        source: str. Where the recipe came from, for error messages.
+    """
+    for item in overrides or ():
+        key, separator, raw = item.partition("=")
+        if not separator or not key.strip():
+            raise RecipeError(source, "--set", f"expected KEY=VALUE such as training.epochs=2. Received: {item!r}")
+        try:
+            _set_dotted(document, key.strip(), yaml.safe_load(raw) if raw.strip() else None)
+        except (KeyError, yaml.YAMLError) as error:
+            message = error.args[0] if isinstance(error, KeyError) else str(error).splitlines()[0]
+            raise RecipeError(source, key.strip(), f"cannot set it: {message}. Received: --set {item}") from None
+    return document
+
+
+def _validate_options(recipe: Recipe, source: str) -> None:
+    """Validates and fills in the options of the trunk, sharing scheme and balancer."""
+    checks = (
+        (TRUNKS.get(recipe.model.trunk), 1, recipe.model.trunk_options, ("model", "trunk_options")),
+        (SHARING_SCHEMES.get(recipe.model.sharing), 3, recipe.model.sharing_options, ("model",)),
+        (BALANCERS.get(recipe.balancer.name), 0, recipe.balancer.options, ("balancer",)),
+    )
+    resolved = []
+    for builder, skip, options, prefix in checks:
+        options_model = _options_model(builder, skip, "options")
+        try:
+            resolved.append(options_model.model_validate(options).model_dump())
+        except pydantic.ValidationError as error:
+            raise RecipeError(source, *_first_error(error, options_model, prefix)) from None
+    recipe.model.trunk_options = resolved[0]
+    recipe.model.__pydantic_extra__ = resolved[1]
+    recipe.balancer.__pydantic_extra__ = resolved[2]
+
+
+def _validate_tasks(recipe: Recipe, source: str) -> None:
+    """Checks task names are unique and match labels of the data set."""
+    data_set = DATASETS.get(recipe.data.name)
+    seen = set()
+    for index, task in enumerate(recipe.tasks):
+        if task.name in seen:
+            raise RecipeError(source, f"tasks[{index}].name", f"task names must be unique. Received: {task.name!r}")
+        seen.add(task.name)
+        label = data_set.labels.get(task.label_name)
+        if label is None:
+            field = "label" if task.label else "name"
+            raise RecipeError(
+                source,
+                f"tasks[{index}].{field}",
+                f"data set '{data_set.name}' has no label '{task.label_name}'; allowed: "
+                f"{', '.join(sorted(data_set.labels))}",
+            )
+        if label.kind != task.kind:
+            raise RecipeError(
+                source,
+                f"tasks[{index}].kind",
+                f"label '{task.label_name}' of '{data_set.name}' is a {label.kind} label. "
+                f"Received: {task.kind!r}",
+            )
+        if task.kind in ("classification", "multilabel") and task.classes != label.classes:
+            raise RecipeError(
+                source,
+                f"tasks[{index}].classes",
+                f"label '{task.label_name}' of '{data_set.name}' has {label.classes} classes. "
+                f"Received: {task.classes}",
+            )
+    for split in ("train_split", "validation_split", "test_split"):
+        value = getattr(recipe.data, split)
+        if value is not None and value not in data_set.splits:
+            raise RecipeError(
+                source, f"data.{split}", f"allowed: {', '.join(data_set.splits)}. Received: {value!r}"
+            )
+
+
+def validate_recipe(document: Any, source: str = "<recipe>") -> Recipe:
+    """Validates a recipe dict; raises `RecipeError` on the first problem.
+
+    Args:
+        document: dict. The recipe, e.g. parsed from YAML.
+        source: str. Where it came from, for error messages.
+
+    Returns:
+        A `Recipe` with every default filled in.
+    """
+    if not isinstance(document, dict):
+        raise RecipeError(source, "", f"a recipe is a YAML mapping. Received: {type(document).__name__}")
+    try:
+        recipe = Recipe.model_validate(document)
+    except pydantic.ValidationError as error:
+        raise RecipeError(source, *_first_error(error, Recipe)) from None
+    _validate_options(recipe, source)
+    _validate_tasks(recipe, source)
+    return recipe
+
+
+def load_recipe(path, overrides=()) -> Recipe:
+    """Reads, overrides and validates the recipe at `path`.
+
+    Args:
+        path: str or Path. A YAML file, or the name of a recipe in `recipes/`.
+        overrides: list of str. `key=value` items (see `apply_overrides`).
+
+    Returns:
+        A validated `Recipe`.
+    """
+    path = resolve_recipe_path(path)
+    source = str(path) + (f" (with --set {' --set '.join(overrides)})" if overrides else "")
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "YAML"
+        raise RecipeError(str(path), where, f"not valid YAML: {getattr(error, 'problem', error)}") from None
+    document = apply_overrides(document if isinstance(document, dict) else document, overrides, source)
+    return validate_recipe(document, source)
+
+
+def recipe_directories() -> list[Path]:
+    """Folders searched for recipes by name: `./recipes` and the project's `recipes/`."""
+    folders = [Path.cwd() / "recipes", Path(__file__).resolve().parent.parent / "recipes"]
+    unique = []
+    for folder in folders:
+        if folder.is_dir() and folder.resolve() not in [f.resolve() for f in unique]:
+            unique.append(folder)
+    return unique
+
+
+def available_recipes() -> dict[str, Path]:
+    """Recipe name (file stem) -> path, over `recipe_directories()`."""
+    found = {}
+    for folder in recipe_directories():
+        for path in sorted(folder.glob("*.yaml")):
+            found.setdefault(path.stem, path)
+    return found
+
+
+def resolve_recipe_path(path) -> Path:
+    """Returns the recipe file for a path or a recipe name; raises if none exists."""
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate
+    known = available_recipes()
+    if str(path) in known:
+        return known[str(path)]
+    raise RecipeError(
+        str(path), "", f"no such recipe file; give a YAML path or one of: {', '.join(sorted(known)) or '(none)'}"
+    )
+
+
+def dump_recipe(recipe: Recipe) -> str:
+    """The fully resolved recipe as YAML text."""
+    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False)
+
+

@@ -1,0 +1,10 @@
+"""Sharing schemes: how trunk blocks are wired between tasks.
+
+Every scheme is a function `scheme(features, trunk, tasks, **options)` that
+returns a dict task name -> features, registered in
+`mtl_zoo.registry.SHARING_SCHEMES`.
+"""
+
+from mtl_zoo.sharing import hard
+
+__all__ = ["hard"]

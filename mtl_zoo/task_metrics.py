@@ -1,0 +1,98 @@
+"""Per-task Keras metrics that skip missing labels.
+
+Metric names in a `Task` are resolved for the task's kind: "accuracy" is
+sparse categorical accuracy for classification and binary accuracy for binary
+and multilabel tasks. Every metric object is named `f"{task}_{metric}"`, so the
+logs of `fit` read `left_digit_accuracy`, `price_mae`, ...
+
+Elementwise tasks (binary, multilabel, regression) are scored over observed
+entries, micro-averaged over their output units.
+
+Example:
+
+>>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.task_metrics import make_task_metrics
+>>> [metric.name for metric in make_task_metrics(Task("digit", "classification", 10))]
+['digit_accuracy']
+"""
+
+from __future__ import annotations
+
+import re
+
+import keras
+from keras import ops
+
+from mtl_zoo.masking import broadcast_sample_weight, split_missing
+from mtl_zoo.tasks import Task
+
+_TOP_K = re.compile(r"^top_(\d+)_accuracy$")
+
+_NAMED_METRICS = {
+    "auc": lambda name, task: keras.metrics.AUC(name=name),
+    "precision": lambda name, task: keras.metrics.Precision(name=name),
+    "recall": lambda name, task: keras.metrics.Recall(name=name),
+    "mae": lambda name, task: keras.metrics.MeanAbsoluteError(name=name),
+    "mse": lambda name, task: keras.metrics.MeanSquaredError(name=name),
+    "rmse": lambda name, task: keras.metrics.RootMeanSquaredError(name=name),
+}
+
+
+def make_metric(metric: str, task: Task) -> keras.metrics.Metric:
+    """Builds the metric named `metric` for `task`.
+
+    Args:
+        metric: str. "accuracy", "auc", "precision", "recall", "mae", "mse",
+            "rmse", "top_K_accuracy" (classification) or a Keras metric name.
+        task: `Task`. The task it scores.
+
+    Returns:
+        A `keras.metrics.Metric` named `f"{task.name}_{metric}"`.
+    """
+    name = f"{task.name}_{metric}"
+    if metric in ("accuracy", "acc"):
+        if task.kind == "classification":
+            return keras.metrics.SparseCategoricalAccuracy(name=name)
+        return keras.metrics.BinaryAccuracy(name=name)
+    top_k = _TOP_K.match(metric)
+    if top_k and task.kind == "classification":
+        return keras.metrics.SparseTopKCategoricalAccuracy(k=int(top_k.group(1)), name=name)
+    if metric in _NAMED_METRICS:
+        return _NAMED_METRICS[metric](name, task)
+    try:
+        found = keras.metrics.get(metric)
+    except ValueError as error:
+        raise ValueError(
+            f"Task '{task.name}': unknown metric '{metric}'; use accuracy, auc, precision, "
+            f"recall, mae, mse, rmse, top_K_accuracy or a Keras metric name. "
+            f"Received: metric={metric!r}"
+        ) from error
+    if isinstance(found, type):
+        return found(name=name)
+    return keras.metrics.MeanMetricWrapper(found, name=name)
+
+
+def make_task_metrics(task: Task) -> list:
+    """Builds every metric the task names, in order."""
+    return [make_metric(metric, task) for metric in task.metrics]
+
+
+def update_task_metrics(metrics, task: Task, labels, predictions, sample_weight=None) -> None:
+    """Updates `metrics` with one batch, ignoring missing labels.
+
+    Args:
+        metrics: list of `keras.metrics.Metric` for this task.
+        task: `Task`. The task being scored.
+        labels: tensor. The task's labels (missing entries allowed).
+        predictions: tensor. The task's outputs.
+        sample_weight: tensor or None. Per-example weights, shape `(batch,)`.
+    """
+    predictions = ops.cast(predictions, "float32")
+    clean_labels, mask = split_missing(task, labels, predictions)
+    weights = broadcast_sample_weight(sample_weight, mask)
+    if task.kind_spec.elementwise:
+        clean_labels = ops.reshape(clean_labels, (-1, 1))
+        predictions = ops.reshape(predictions, (-1, 1))
+        weights = ops.reshape(weights, (-1, 1))
+    for metric in metrics:
+        metric.update_state(clean_labels, predictions, sample_weight=weights)
