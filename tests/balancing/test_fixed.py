@@ -1,0 +1,32 @@
+"""Fixed weights: the objective is the weighted sum, checked by hand."""
+
+import keras
+import pytest
+
+from mtl_zoo.balancing.fixed import FixedWeights
+from mtl_zoo.tasks import Task
+
+TASKS = [Task("a", "regression", loss_weight=0.5), Task("b", "regression"), Task("c", "binary")]
+
+
+def test_uses_task_loss_weights():
+    balancer = FixedWeights()
+    balancer.build_for_tasks(TASKS)
+    assert float(balancer.combine({"a": 2.0, "b": 3.0, "c": 4.0})) == pytest.approx(0.5 * 2 + 3 + 4)
+
+
+def test_explicit_weights_override_task_weights():
+    balancer = FixedWeights(weights={"c": 0.0})
+    balancer.build_for_tasks(TASKS)
+    assert float(balancer.combine({"a": 2.0, "b": 3.0, "c": 4.0})) == pytest.approx(4.0)
+
+
+def test_unknown_task_in_weights_is_an_error():
+    with pytest.raises(ValueError, match=r"unknown tasks \['d'\]"):
+        FixedWeights(weights={"d": 1.0}).build_for_tasks(TASKS)
+
+
+def test_config_round_trip():
+    balancer = FixedWeights(weights={"a": 2.0})
+    rebuilt = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(balancer))
+    assert isinstance(rebuilt, FixedWeights) and rebuilt.weights_by_task == {"a": 2.0}

@@ -1,0 +1,68 @@
+"""Every registered sharing scheme and balancer passes the zoo's model contract.
+
+A new scheme or balancer must add rows here; the coverage tests fail until it does.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from mtl_zoo import InputSpec, Task, build_model
+from mtl_zoo.registry import BALANCERS, SHARING_SCHEMES
+from mtl_zoo.testing import check_model
+from mtl_zoo.trunks.vision import vision_conv
+
+INPUTS = {"image": InputSpec((8, 8, 1))}
+TASKS = [
+    Task("digit", "classification", 3),
+    Task("flag", "binary"),
+    Task("tags", "multilabel", classes=2),
+    Task("value", "regression", classes=2, head_units=[4]),
+]
+SHARING_ROWS = [
+    ("hard", {"shared_depth": 0}),
+    ("hard", {"shared_depth": 1}),
+    ("hard", {}),
+]
+BALANCER_ROWS = [("fixed", {}), ("fixed", {"weights": {"digit": 2.0}})]
+
+
+def data(size=32):
+    rng = np.random.default_rng(3)
+    features = {"image": rng.random((size, 8, 8, 1), dtype="float32")}
+    labels = {
+        "digit": np.where(rng.random(size) < 0.2, -1, rng.integers(0, 3, size)),
+        "flag": rng.integers(0, 2, size).astype("float32"),
+        "tags": rng.integers(0, 2, (size, 2)).astype("float32"),
+        "value": rng.normal(size=(size, 2)).astype("float32"),
+    }
+    labels["tags"][::3, 1] = np.nan
+    labels["value"][::4] = np.nan
+    return features, labels
+
+
+def make(sharing, options, balancer="fixed", balancer_options=None):
+    keras.utils.set_random_seed(0)
+    trunk = vision_conv(INPUTS, filters=[4], dense_units=[8])
+    balancer_object = BALANCERS.get(balancer)(**(balancer_options or {}))
+    return build_model(INPUTS, trunk, TASKS, sharing=sharing, balancer=balancer_object, **options)
+
+
+@pytest.mark.parametrize("sharing, options", SHARING_ROWS, ids=lambda v: str(v))
+def test_sharing_scheme_contract(sharing, options, tmp_path):
+    features, labels = data()
+    check_model(make(sharing, options), features, labels, tmp_path)
+
+
+@pytest.mark.parametrize("balancer, options", BALANCER_ROWS, ids=lambda v: str(v))
+def test_balancer_contract(balancer, options, tmp_path):
+    features, labels = data()
+    check_model(make("hard", {}, balancer, options), features, labels, tmp_path)
+
+
+def test_every_sharing_scheme_has_a_row():
+    assert set(SHARING_SCHEMES.names()) <= {row[0] for row in SHARING_ROWS}
+
+
+def test_every_balancer_has_a_row():
+    assert set(BALANCERS.names()) <= {row[0] for row in BALANCER_ROWS}
