@@ -19,6 +19,7 @@ setup(
         "keras>=3",
         "keras-tuner",
         "tensorflow-datasets",
+        "importlib_resources",  # used by tensorflow-datasets to locate builder code
         "scikit-learn",
         "pyyaml",
         "pydantic>=2",

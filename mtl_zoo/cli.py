@@ -32,11 +32,10 @@ def command_train(arguments) -> int:
     """Trains a recipe and writes its artifact folder."""
     from mtl_zoo.artifacts import check_output_folder, write_artifact
     from mtl_zoo.progress import EpochProgress, format_metrics_table
-    from mtl_zoo.recipes import load_recipe, resolve_recipe_path
+    from mtl_zoo.recipes import load_recipe
     from mtl_zoo.training import train_recipe
 
     recipe = load_recipe(arguments.recipe, arguments.set)
-    source = str(resolve_recipe_path(arguments.recipe))
     output = Path(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
     check_output_folder(output, arguments.overwrite)
     print(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
@@ -44,7 +43,7 @@ def command_train(arguments) -> int:
     progress = EpochProgress(
         {task.name: ["loss"] + list(task.metrics or _default_metrics(task.kind)) for task in recipe.tasks}
     )
-    result = train_recipe(recipe, callbacks=[progress], source=source)
+    result = train_recipe(recipe, callbacks=[progress])
     print(f"\nTest metrics ({recipe.data.test_split} split, {result.wall_time_seconds:.1f}s):")
     print(format_metrics_table(result.test_metrics))
     write_artifact(result, recipe, output, overwrite=arguments.overwrite)

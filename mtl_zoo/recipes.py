@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from mtl_zoo.errors import RecipeError
 from mtl_zoo.registry import BALANCERS, DATASETS, SHARING_SCHEMES, TASK_KINDS, TRUNKS, Registry
@@ -162,6 +162,13 @@ class Recipe(BaseModel):
     model: ModelConfig
     balancer: BalancerConfig = BalancerConfig()
     training: TrainingConfig
+
+    _source: str = PrivateAttr("<recipe>")
+
+    @property
+    def source(self) -> str:
+        """Where the recipe came from (file and overrides), for error messages."""
+        return self._source
 
 
 def _options_model(builder, skip: int, title: str) -> type[BaseModel]:
@@ -339,6 +346,7 @@ def validate_recipe(document: Any, source: str = "<recipe>") -> Recipe:
         raise RecipeError(source, *_first_error(error, Recipe)) from None
     _validate_options(recipe, source)
     _validate_tasks(recipe, source)
+    recipe._source = source
     return recipe
 
 

@@ -39,13 +39,13 @@ def recipe_tasks(recipe) -> list:
     ]
 
 
-def build_model_from_recipe(recipe, source: str = "<recipe>"):
+def build_model_from_recipe(recipe):
     """Builds the recipe's `MultiTaskModel`; bad options raise `RecipeError`.
 
     Args:
         recipe: `Recipe`. A validated recipe.
-        source: str. Where the recipe came from, for error messages.
     """
+    source = recipe.source
     data_set = DATASETS.get(recipe.data.name)
     model_config = recipe.model
     try:
@@ -134,20 +134,19 @@ class TrainingResult:
     test_batch: tuple
 
 
-def train_recipe(recipe, callbacks=(), source: str = "<recipe>") -> TrainingResult:
+def train_recipe(recipe, callbacks=()) -> TrainingResult:
     """Builds, trains and evaluates the recipe's model.
 
     Args:
         recipe: `Recipe`. A validated recipe.
         callbacks: list of Keras callbacks (e.g. progress printing).
-        source: str. Where the recipe came from, for error messages.
 
     Returns:
         A `TrainingResult`.
     """
     keras.utils.set_random_seed(recipe.seed)
     tf.config.experimental.enable_op_determinism()
-    model = build_model_from_recipe(recipe, source)
+    model = build_model_from_recipe(recipe)
     model.compile(optimizer=make_optimizer(recipe.training))
     train = load_split(recipe, recipe.data.train_split, training=True)
     validation = (
@@ -160,6 +159,7 @@ def train_recipe(recipe, callbacks=(), source: str = "<recipe>") -> TrainingResu
         validation_data=validation,
         epochs=recipe.training.epochs,
         callbacks=list(callbacks),
+        shuffle=False,  # the training split is shuffled by tf.data
         verbose=0,
     )
     test_logs = model.evaluate(test, return_dict=True, verbose=0)

@@ -1,0 +1,117 @@
+"""Recipe validation: every problem is one line naming file, field and allowed values."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mtl_zoo.errors import RecipeError
+from mtl_zoo.recipes import apply_overrides, available_recipes, dump_recipe, load_recipe, validate_recipe
+from mtl_zoo.training import build_model_from_recipe
+
+DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "multidigits_hard.yaml"
+
+
+def recipe_document():
+    return yaml.safe_load(DEFAULT_RECIPE.read_text())
+
+
+def write(tmp_path, document):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def error_of(tmp_path, document, overrides=()):
+    path = write(tmp_path, document)
+    with pytest.raises(RecipeError) as error:
+        recipe = load_recipe(path, list(overrides))
+        build_model_from_recipe(recipe)
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(str(path))
+    return message
+
+
+def test_every_shipped_recipe_validates_and_builds():
+    recipes = available_recipes()
+    assert "multidigits_hard" in recipes
+    for path in recipes.values():
+        recipe = load_recipe(path)
+        model = build_model_from_recipe(recipe)
+        assert model.task_names == [task.name for task in recipe.tasks]
+
+
+def test_defaults_are_filled_in_and_dumped():
+    recipe = load_recipe(DEFAULT_RECIPE)
+    resolved = yaml.safe_load(dump_recipe(recipe))
+    assert resolved["model"]["shared_depth"] == 2
+    assert resolved["model"]["trunk_options"]["kernel_size"] == 3
+    assert resolved["data"]["test_split"] == "test"
+    assert validate_recipe(resolved).model_dump() == recipe.model_dump()
+
+
+def test_overrides_use_dotted_keys_and_task_names():
+    recipe = load_recipe(
+        DEFAULT_RECIPE,
+        ["training.epochs=2", "model.shared_depth=1", "tasks.right_digit.loss_weight=0.5",
+         "model.trunk_options.filters=[8, 16]"],
+    )
+    assert recipe.training.epochs == 2
+    assert recipe.model.sharing_options["shared_depth"] == 1
+    assert recipe.tasks[1].loss_weight == 0.5
+    assert recipe.model.trunk_options["filters"] == [8, 16]
+
+
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda d: d["tasks"][0].update(kind="clasification"),
+         "tasks[0].kind: unknown task kind 'clasification'; allowed: binary, classification, multilabel, regression"),
+        (lambda d: d["model"].update(sharing="sideways"), "model.sharing: unknown sharing scheme 'sideways'; allowed: hard"),
+        (lambda d: d["training"].pop("epochs"), "training.epochs: required field is missing"),
+        (lambda d: d["training"].update(epochs=0), "training.epochs: Input should be greater than or equal to 1. Received: 0"),
+        (lambda d: d["training"].update(epoch=3), "training.epoch: unknown field; allowed: epochs, batch_size, optimizer, learning_rate"),
+        (lambda d: d["model"].update(num_experts=3), "model.num_experts: unknown field; allowed: shared_depth"),
+        (lambda d: d["model"]["trunk_options"].update(filter=[3]),
+         "model.trunk_options.filter: unknown field; allowed: filters, kernel_size, dense_units, dropout, batch_norm"),
+        (lambda d: d["model"].update(shared_depth=7), "model.shared_depth: shared_depth must be between 0 and 3"),
+        (lambda d: d["tasks"][1].update(name="middle_digit"),
+         "tasks[1].name: data set 'multi_digits' has no label 'middle_digit'; allowed: left_digit, right_digit"),
+        (lambda d: d["tasks"][1].update(classes=12), "tasks[1].classes: label 'right_digit' of 'multi_digits' has 10 classes"),
+        (lambda d: d["data"].update(name="cifar"), "data.name: unknown data set 'cifar'; allowed: multi_digits, multi_mnist"),
+        (lambda d: d["balancer"].update(name="magic"), "balancer.name: unknown balancer 'magic'; allowed: fixed"),
+        (lambda d: d["training"].update(optimizer="adamm"), "training.optimizer: unknown optimizer; allowed:"),
+    ],
+)
+def test_errors_name_file_field_and_allowed_values(tmp_path, edit, expected):
+    document = recipe_document()
+    edit(document)
+    assert expected in error_of(tmp_path, document)
+
+
+def test_override_errors_mention_the_override(tmp_path):
+    message = error_of(tmp_path, recipe_document(), ["model.shared_depth=9"])
+    assert "(with --set model.shared_depth=9): model.shared_depth:" in message
+
+
+def test_override_to_unknown_task_lists_tasks(tmp_path):
+    message = error_of(tmp_path, recipe_document(), ["tasks.middle.loss_weight=2"])
+    assert "tasks.middle.loss_weight: cannot set it: no item 'middle' (items: left_digit, right_digit)" in message
+
+
+def test_malformed_yaml_names_the_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: x\ntasks: [\n")
+    with pytest.raises(RecipeError, match=r"broken.yaml: line \d+: not valid YAML"):
+        load_recipe(path)
+
+
+def test_missing_recipe_lists_known_recipes():
+    with pytest.raises(RecipeError, match="no such recipe file; give a YAML path or one of: .*multidigits_hard"):
+        load_recipe("nope.yaml")
+
+
+def test_apply_overrides_parses_values_as_yaml():
+    document = apply_overrides({"a": {"b": 1}}, ["a.b=[1, 2]", "a.c=true", "d=0.5"], "x")
+    assert document == {"a": {"b": [1, 2], "c": True}, "d": 0.5}
