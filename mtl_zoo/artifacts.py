@@ -84,7 +84,9 @@ def staging_folder(target: Path) -> Path:
 
 
 def max_abs_difference(first: dict, second: dict) -> float:
-    """Largest absolute difference between two dicts of arrays with the same keys."""
+    """Largest absolute difference between two dicts of arrays; their keys must match."""
+    if sorted(first) != sorted(second):
+        raise ValueError(f"Output keys differ: {sorted(first)} != {sorted(second)}")
     return max(float(np.max(np.abs(np.asarray(first[k]) - np.asarray(second[k])))) for k in first)
 
 

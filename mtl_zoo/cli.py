@@ -33,28 +33,20 @@ def command_train(arguments) -> int:
     from mtl_zoo.artifacts import check_output_folder, write_artifact
     from mtl_zoo.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes import load_recipe
-    from mtl_zoo.training import train_recipe
+    from mtl_zoo.training import recipe_tasks, train_recipe
 
     recipe = load_recipe(arguments.recipe, arguments.set)
     output = Path(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
     check_output_folder(output, arguments.overwrite)
     print(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
           f"{recipe.training.epochs} epochs) -> {output}", flush=True)
-    progress = EpochProgress(
-        {task.name: ["loss"] + list(task.metrics or _default_metrics(task.kind)) for task in recipe.tasks}
-    )
+    progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(recipe)})
     result = train_recipe(recipe, callbacks=[progress])
     print(f"\nTest metrics ({recipe.data.test_split} split, {result.wall_time_seconds:.1f}s):")
     print(format_metrics_table(result.test_metrics))
     write_artifact(result, recipe, output, overwrite=arguments.overwrite)
     print(f"\nWrote {output}/ (model.keras, saved_model/, metrics.json, recipe.yaml)")
     return 0
-
-
-def _default_metrics(kind: str) -> list:
-    from mtl_zoo.registry import TASK_KINDS
-
-    return list(TASK_KINDS.get(kind).default_metrics)
 
 
 def command_evaluate(arguments) -> int:

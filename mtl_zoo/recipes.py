@@ -368,7 +368,8 @@ def load_recipe(path, overrides=()) -> Recipe:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "YAML"
         raise RecipeError(str(path), where, f"not valid YAML: {getattr(error, 'problem', error)}") from None
-    document = apply_overrides(document if isinstance(document, dict) else document, overrides, source)
+    if isinstance(document, dict):
+        apply_overrides(document, overrides, source)
     return validate_recipe(document, source)
 
 

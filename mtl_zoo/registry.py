@@ -17,7 +17,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 
 class RegistryError(ValueError):
@@ -103,5 +103,3 @@ ALL_REGISTRIES: dict[str, Registry] = {
     "balancers": BALANCERS,
     "datasets": DATASETS,
 }
-
-BuilderFunction = Callable[..., Any]

@@ -20,16 +20,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mtl_zoo.artifacts import max_abs_difference
 from mtl_zoo.export import export_saved_model
 
 TOLERANCE = 1e-5
-
-
-def max_abs_difference(first: dict, second: dict) -> float:
-    """Largest absolute difference between two dicts of arrays with the same keys."""
-    if sorted(first) != sorted(second):
-        raise AssertionError(f"Output keys differ: {sorted(first)} != {sorted(second)}")
-    return max(float(np.max(np.abs(np.asarray(first[k]) - np.asarray(second[k])))) for k in first)
 
 
 def check_model(model, features: dict, labels: dict, folder, epochs: int = 1) -> dict:

@@ -1,14 +1,17 @@
 """The `mtl-zoo` command end to end: the real default recipe trained into a temp dir."""
 
+import io
 import json
 import subprocess
 import sys
 import textwrap
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 import yaml
 
 from mtl_zoo.cli import main
@@ -22,9 +25,6 @@ TEST_EPOCHS = 4
 def trained_artifact(tmp_path_factory, multi_digits_data_dir):
     """Trains the default recipe once (fewer epochs) via the CLI; returns (folder, stdout)."""
     folder = tmp_path_factory.mktemp("artifacts") / "multidigits_hard"
-    import io
-    from contextlib import redirect_stdout
-
     buffer = io.StringIO()
     with redirect_stdout(buffer):
         status = main([
@@ -75,8 +75,6 @@ def test_keras_and_saved_model_round_trips_match(trained_artifact):
     model = keras.models.load_model(folder / "model.keras")
     expected = model.predict({"image": images}, verbose=0)
     again = keras.models.load_model(folder / "model.keras").predict({"image": images}, verbose=0)
-    import tensorflow as tf
-
     served = tf.saved_model.load(str(folder / "saved_model"))
     assert set(served.signatures) == {"serving_default", "left_digit", "right_digit"}
     outputs = served.signatures["serving_default"](image=tf.constant(images))
