@@ -183,12 +183,12 @@ def main(argv=None) -> int:
     arguments = build_parser().parse_args(argv)
     _quiet_tensorflow()
     from mtl_zoo.artifacts import ArtifactError
-    from mtl_zoo.errors import OptionError, RecipeError
+    from mtl_zoo.errors import DataError, OptionError, RecipeError
     from mtl_zoo.registry import RegistryError
 
     try:
         return arguments.handler(arguments)
-    except (RecipeError, ArtifactError, RegistryError, OptionError) as error:
+    except (RecipeError, ArtifactError, DataError, RegistryError, OptionError) as error:
         print(f"mtl-zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -41,3 +41,7 @@ class RecipeError(ValueError):
         super().__init__(f"{location}: {message}")
         self.source = source
         self.field = field
+
+
+class DataError(ValueError):
+    """A data set could not be built or loaded (missing files, no network, ...)."""

@@ -39,7 +39,18 @@ COMPOSE_SEEDS = {"train": 1, "validation": 2, "test": 3}
 
 
 def source_digits():
-    """Returns scikit-learn's digits as `(uint8 images (1797, 8, 8) in 0..255, labels)`."""
+    """Returns scikit-learn's handwritten digits, rescaled from 0..16 to 0..255.
+
+    Returns:
+        `(images, labels)`: uint8 images of shape (1797, 8, 8) and int64
+        labels of shape (1797,).
+
+    Example:
+
+    >>> images, labels = source_digits()
+    >>> images.shape, int(images.max()), labels[:5].tolist()
+    ((1797, 8, 8), 255, [0, 1, 2, 3, 4])
+    """
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -48,13 +59,39 @@ def source_digits():
 
 
 def split_pools(labels) -> dict:
-    """Split name -> disjoint, stratified source index pool."""
+    """Splits the source images into disjoint, class-stratified pools, one per split.
+
+    Args:
+        labels: 1-D integer array. Class of every source image.
+
+    Returns:
+        A dict split name -> sorted index array (60% / 20% / 20%).
+
+    Example:
+
+    >>> pools = split_pools(source_digits()[1])
+    >>> {split: len(pool) for split, pool in pools.items()}
+    {'train': 1078, 'validation': 359, 'test': 360}
+    """
     pools = stratified_pools(labels, list(POOL_FRACTIONS.values()), POOL_SEED)
     return dict(zip(POOL_FRACTIONS, pools))
 
 
 class MultiDigits(tfds.core.GeneratorBasedBuilder):
-    """Two scikit-learn handwritten digits per image; tasks: left and right digit."""
+    """Two scikit-learn handwritten digits per image; tasks: left and right digit.
+
+    Builds offline (no download manager use): the source digits ship with
+    scikit-learn. Features: `image` (uint8, 12x20x1), `left_digit` and
+    `right_digit` (ClassLabel 10), `left_index` and `right_index` (the
+    source images, into `sklearn.datasets.load_digits().images`).
+
+    Example:
+
+    >>> builder = MultiDigits(data_dir="/tmp/tfds")  # doctest: +SKIP
+    >>> builder.download_and_prepare()  # doctest: +SKIP
+    >>> builder.info.splits["test"].num_examples  # doctest: +SKIP
+    2000
+    """
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "12x20 images; train/validation/test from disjoint source pools."}
@@ -86,7 +123,23 @@ class MultiDigits(tfds.core.GeneratorBasedBuilder):
 
 
 def to_features_and_labels(example):
-    """Maps a TFDS example to `({"image": float32 in [0, 1]}, {"left_digit", "right_digit"})`."""
+    """Maps a two-digit TFDS example to a `(features, labels)` pair.
+
+    Args:
+        example: dict of tensors with `image` (uint8), `left_digit` and
+            `right_digit` (int64); other keys are dropped.
+
+    Returns:
+        `({"image": float32 in [0, 1]}, {"left_digit": int32, "right_digit": int32})`.
+
+    Example:
+
+    >>> features, labels = to_features_and_labels(
+    ...     {"image": tf.fill((12, 20, 1), tf.constant(255, tf.uint8)),
+    ...      "left_digit": tf.constant(3, tf.int64), "right_digit": tf.constant(7, tf.int64)})
+    >>> float(tf.reduce_max(features["image"])), labels["right_digit"].dtype.name
+    (1.0, 'int32')
+    """
     return (
         {"image": tf.cast(example["image"], tf.float32) / 255.0},
         {
@@ -97,7 +150,20 @@ def to_features_and_labels(example):
 
 
 def load_tfds_split(name: str, split: str, data_dir=None) -> tf.data.Dataset:
-    """Loads a two-digit TFDS split as unbatched `(features, labels)` pairs."""
+    """Loads a split of a two-digit TFDS data set as unbatched `(features, labels)` pairs.
+
+    Args:
+        name: str. TFDS name ("multi_digits" or "multi_mnist").
+        split: str. TFDS split, e.g. "train" or "test[:100]".
+        data_dir: str or None. TFDS data folder. Defaults to TFDS's default.
+
+    Returns:
+        An unbatched `tf.data.Dataset`; see `to_features_and_labels`.
+
+    Example:
+
+    >>> dataset = load_tfds_split("multi_digits", "test", "/tmp/tfds")  # doctest: +SKIP
+    """
     dataset = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)
     return dataset.map(to_features_and_labels, num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -110,7 +176,14 @@ def load(split: str, data_dir=None) -> tf.data.Dataset:
         data_dir: str or None. TFDS data folder. Defaults to TFDS's default.
 
     Returns:
-        An unbatched `tf.data.Dataset` of `(features, labels)` dicts.
+        An unbatched `tf.data.Dataset` of `({"image": float32 (12, 20, 1) in
+        [0, 1]}, {"left_digit": int32 scalar, "right_digit": int32 scalar})`.
+
+    Example:
+
+    >>> features, labels = next(iter(load("test", data_dir="/tmp/tfds")))  # doctest: +SKIP
+    >>> features["image"].shape  # doctest: +SKIP
+    TensorShape([12, 20, 1])
     """
     return load_tfds_split("multi_digits", split, data_dir)
 

@@ -1,11 +1,15 @@
 """MultiMNIST: two overlapping MNIST digits per 36x36 image, built from `tfds.load("mnist")`.
 
-For users who have MNIST in their TFDS data folder. The left digit sits near
-the top-left and the right digit near the bottom-right of the canvas (each
-shifted by up to 4 pixels), overlapping as in Sabour et al., 2017
-(https://arxiv.org/abs/1710.09829). `train` and `validation` are composed from
-disjoint parts of MNIST's train split (90% / 10%), `test` from MNIST's test
-split; each split has as many examples as its source pool has images.
+For users who have MNIST in their TFDS data folder. The left digit sits in the
+top-left and the right digit in the bottom-right of the canvas (each corner
+offset drawn uniformly in 0..4 pixels from its corner), so the two digits
+overlap, as in Sener & Koltun, 2018 (https://arxiv.org/abs/1810.04650), after
+Sabour et al., 2017 (https://arxiv.org/abs/1710.09829). `train` and
+`validation` are composed from disjoint, class-stratified pools of MNIST's
+train split (90% / 10%), `test` from MNIST's test split; each split has as
+many examples as its source pool has images (54,000 / 6,000 / 10,000). The
+examples also carry the source indices (`left_index`, `right_index`) into the
+MNIST split they come from.
 
 Example:
 
@@ -20,31 +24,113 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mtl_zoo.data.composition import compose_examples
+from mtl_zoo.data.composition import compose_pair, stratified_pools
 from mtl_zoo.data.multi_digits import load_tfds_split
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.registry import DATASETS
 
 CANVAS_SHAPE = (36, 36)
-ROW_RANGE = (0, 8)
-LEFT_COLUMN_RANGE = (0, 4)
-RIGHT_COLUMN_RANGE = (4, 8)
-MNIST_SPLITS = {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
+DIGIT_SIZE = 28
+MAX_SHIFT = 4
+MNIST_SPLITS = {"train": "train", "validation": "train", "test": "test"}
+POOL_FRACTIONS = (0.9, 0.1)
+POOL_SEED = 20241
 COMPOSE_SEEDS = {"train": 11, "validation": 12, "test": 13}
 
 
 def mnist_arrays(split: str, data_dir=None):
-    """Returns `(images (N, 28, 28) uint8, labels (N,))` of an MNIST split."""
-    dataset = tfds.load("mnist", split=split, data_dir=data_dir, as_supervised=True)
-    images, labels = [], []
-    for image, label in tfds.as_numpy(dataset):
-        images.append(image[..., 0])
-        labels.append(label)
-    return np.stack(images).astype(np.uint8), np.asarray(labels, dtype=np.int64)
+    """Reads an MNIST split into numpy arrays.
+
+    Args:
+        split: str. MNIST split ("train" or "test").
+        data_dir: str or None. TFDS data folder holding `mnist`. Defaults to
+            TFDS's default.
+
+    Returns:
+        `(images, labels)`: uint8 images (N, 28, 28) and int64 labels (N,).
+
+    Example:
+
+    >>> images, labels = mnist_arrays("test")  # doctest: +SKIP
+    >>> images.shape  # doctest: +SKIP
+    (10000, 28, 28)
+    """
+    dataset = tfds.load("mnist", split=split, data_dir=data_dir, as_supervised=True, shuffle_files=False)
+    batches = list(tfds.as_numpy(dataset.batch(8192)))
+    images = np.concatenate([images for images, _ in batches])[..., 0]
+    labels = np.concatenate([labels for _, labels in batches])
+    return images.astype(np.uint8), labels.astype(np.int64)
+
+
+def split_pools(train_labels, test_labels) -> dict:
+    """Source index pools: disjoint stratified train/validation parts of MNIST train, all of test.
+
+    Args:
+        train_labels: 1-D integer array. Labels of MNIST's train split.
+        test_labels: 1-D integer array. Labels of MNIST's test split.
+
+    Returns:
+        A dict split name -> sorted index array into the split's MNIST source.
+
+    Example:
+
+    >>> pools = split_pools(np.arange(100) % 10, np.arange(30) % 10)
+    >>> {split: len(pool) for split, pool in pools.items()}
+    {'train': 90, 'validation': 10, 'test': 30}
+    """
+    train_pool, validation_pool = stratified_pools(train_labels, POOL_FRACTIONS, POOL_SEED)
+    return {"train": train_pool, "validation": validation_pool, "test": np.arange(len(test_labels))}
+
+
+def compose_mnist_examples(images, labels, pool, seed):
+    """Yields `(key, example)` pairs, one per pool image, left digit top-left, right bottom-right.
+
+    Args:
+        images: uint8 array (N, 28, 28). MNIST digits.
+        labels: integer array (N,). Their classes.
+        pool: 1-D array. Indices of `images` this split may use.
+        seed: int. Seed of the draws.
+
+    Yields:
+        `(key, {"image": uint8 (36, 36, 1), "left_digit": int,
+        "right_digit": int, "left_index": int, "right_index": int})`.
+
+    Example:
+
+    >>> digits = np.full((2, 28, 28), 200, np.uint8)
+    >>> key, example = next(compose_mnist_examples(digits, np.array([4, 7]), np.arange(2), 0))
+    >>> image = example["image"][..., 0]
+    >>> int(image[8:28, 8:28].min()), int(image[0, 35]), int(image[35, 0]), example["left_digit"] in (4, 7)
+    (200, 0, 0, True)
+    """
+    rng = np.random.default_rng(seed)
+    far_corner = CANVAS_SHAPE[0] - DIGIT_SIZE - MAX_SHIFT
+    for key in range(len(pool)):
+        left_index, right_index = (int(index) for index in rng.choice(pool, size=2))
+        left_offset = tuple(int(shift) for shift in rng.integers(0, MAX_SHIFT + 1, size=2))
+        right_offset = tuple(far_corner + int(shift) for shift in rng.integers(0, MAX_SHIFT + 1, size=2))
+        canvas = compose_pair(images[left_index], images[right_index], left_offset, right_offset, CANVAS_SHAPE)
+        yield key, {
+            "image": canvas[..., None].astype(np.uint8),
+            "left_digit": int(labels[left_index]),
+            "right_digit": int(labels[right_index]),
+            "left_index": left_index,
+            "right_index": right_index,
+        }
 
 
 class MultiMnist(tfds.core.GeneratorBasedBuilder):
-    """Two overlapping MNIST digits per image; tasks: left and right digit."""
+    """Two overlapping MNIST digits per image; tasks: left and right digit.
+
+    Reads `mnist` from the same TFDS data folder (downloading it only if TFDS
+    is allowed to). Features: `image` (uint8, 36x36x1), `left_digit` and
+    `right_digit` (ClassLabel 10), `left_index` and `right_index`.
+
+    Example:
+
+    >>> builder = MultiMnist(data_dir="/tmp/tfds")  # doctest: +SKIP
+    >>> builder.download_and_prepare()  # doctest: +SKIP
+    """
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "36x36 images; validation held out of MNIST train."}
@@ -60,18 +146,19 @@ class MultiMnist(tfds.core.GeneratorBasedBuilder):
                 "left_index": tf.int64,
                 "right_index": tf.int64,
             }),
-            homepage="https://arxiv.org/abs/1710.09829",
+            homepage="https://arxiv.org/abs/1810.04650",
         )
 
     def _split_generators(self, dl_manager):
-        return {split: self._generate_examples(split) for split in MNIST_SPLITS}
+        sources = {name: mnist_arrays(name, data_dir=self.data_dir_root) for name in ("train", "test")}
+        pools = split_pools(sources["train"][1], sources["test"][1])
+        return {
+            split: self._generate_examples(*sources[MNIST_SPLITS[split]], pools[split], split)
+            for split in MNIST_SPLITS
+        }
 
-    def _generate_examples(self, split, data_dir=None):
-        images, labels = mnist_arrays(MNIST_SPLITS[split], data_dir=data_dir or self.data_dir_root)
-        return compose_examples(
-            images, labels, np.arange(len(labels)), len(labels), COMPOSE_SEEDS[split], CANVAS_SHAPE,
-            ROW_RANGE, LEFT_COLUMN_RANGE, RIGHT_COLUMN_RANGE,
-        )
+    def _generate_examples(self, images, labels, pool, split):
+        return compose_mnist_examples(images, labels, pool, COMPOSE_SEEDS[split])
 
 
 def load(split: str, data_dir=None) -> tf.data.Dataset:
@@ -82,7 +169,12 @@ def load(split: str, data_dir=None) -> tf.data.Dataset:
         data_dir: str or None. TFDS data folder. Defaults to TFDS's default.
 
     Returns:
-        An unbatched `tf.data.Dataset` of `(features, labels)` dicts.
+        An unbatched `tf.data.Dataset` of `({"image": float32 (36, 36, 1) in
+        [0, 1]}, {"left_digit": int32 scalar, "right_digit": int32 scalar})`.
+
+    Example:
+
+    >>> features, labels = next(iter(load("test", data_dir="/tmp/tfds")))  # doctest: +SKIP
     """
     return load_tfds_split("multi_mnist", split, data_dir)
 
@@ -97,5 +189,9 @@ DATASETS.register(
         labels={"left_digit": _DIGIT, "right_digit": _DIGIT},
         splits=tuple(MNIST_SPLITS),
         load=load,
+        how_to_get=(
+            "MultiMNIST is built from TFDS 'mnist': run tfds.load('mnist') once on a machine with "
+            "internet and copy its folder into the TFDS data folder (data.data_dir)."
+        ),
     ),
 )

@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Callable, Optional
 
+from mtl_zoo.errors import DataError
+
 
 @dataclasses.dataclass(frozen=True)
 class InputSpec:
@@ -63,6 +65,8 @@ class DataSource:
             train/validation/test among them.
         load: callable. `load(split, data_dir=None)` returns an unbatched
             `tf.data.Dataset` of `(features, labels)` dicts.
+        how_to_get: str. What a user must do if loading fails (e.g. where
+            the source data must be). Defaults to "".
     """
 
     name: str
@@ -71,6 +75,7 @@ class DataSource:
     labels: dict
     splits: tuple
     load: Callable[..., "object"]
+    how_to_get: str = ""
 
     def load_split(self, split: str, data_dir: Optional[str] = None):
         """Loads `split`, validating its name first."""
@@ -79,4 +84,14 @@ class DataSource:
                 f"Data set '{self.name}' has no split '{split}'; available: "
                 f"{', '.join(self.splits)}. Received: split={split!r}"
             )
-        return self.load(split, data_dir=data_dir)
+        try:
+            return self.load(split, data_dir=data_dir)
+        except Exception as error:  # any failure to build or read the data set
+            first_line = (str(error).strip().splitlines() or [""])[0]
+            if len(first_line) > 200:
+                first_line = first_line[:200] + "..."
+            raise DataError(
+                f"Data set '{self.name}' (split '{split}') could not be loaded from "
+                f"{data_dir or 'the default TFDS data folder'}: {type(error).__name__}: {first_line}"
+                + (f". {self.how_to_get}" if self.how_to_get else "")
+            ) from error
