@@ -17,3 +17,37 @@ def multi_digits_data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("tfds")
     tfds.builder("multi_digits", data_dir=str(data_dir)).download_and_prepare()
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def find_placements():
+    """A function listing where two digits sit in a composed image.
+
+    `find_placements(image, left, right, left_ranges, right_ranges)` returns
+    every `(left_offset, right_offset)` with rows and columns in the inclusive
+    `(row_range, column_range)` pairs at which `compose_pair(left, right, ...)`
+    reproduces the 2-D `image` exactly (an empty list if none does).
+    """
+    import numpy as np
+
+    from mtl_zoo.data.composition import compose_pair
+
+    def candidates(image, digit, ranges):
+        (first_row, last_row), (first_column, last_column) = ranges
+        height, width = digit.shape
+        return [
+            (row, column)
+            for row in range(first_row, last_row + 1)
+            for column in range(first_column, last_column + 1)
+            if (image[row : row + height, column : column + width] >= digit).all()
+        ]
+
+    def find(image, left, right, left_ranges, right_ranges):
+        return [
+            (left_offset, right_offset)
+            for left_offset in candidates(image, left, left_ranges)
+            for right_offset in candidates(image, right, right_ranges)
+            if np.array_equal(compose_pair(left, right, left_offset, right_offset, image.shape), image)
+        ]
+
+    return find

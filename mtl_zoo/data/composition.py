@@ -43,13 +43,18 @@ def compose_pair(left, right, left_offset, right_offset, canvas_shape):
     return canvas
 
 
-def random_offsets(rng, row_range, left_column_range, right_column_range):
-    """Draws `(left_offset, right_offset)` with rows and columns uniform in the inclusive ranges."""
-    left = (int(rng.integers(row_range[0], row_range[1] + 1)),
-            int(rng.integers(left_column_range[0], left_column_range[1] + 1)))
-    right = (int(rng.integers(row_range[0], row_range[1] + 1)),
-             int(rng.integers(right_column_range[0], right_column_range[1] + 1)))
-    return left, right
+def random_offsets(rng, left_ranges, right_ranges):
+    """Draws `(left_offset, right_offset)`, each row and column uniform in its inclusive range.
+
+    Args:
+        rng: `numpy.random.Generator`.
+        left_ranges: `((row_min, row_max), (column_min, column_max))` of the left digit.
+        right_ranges: the same for the right digit.
+    """
+    return tuple(
+        tuple(int(rng.integers(low, high + 1)) for low, high in ranges)
+        for ranges in (left_ranges, right_ranges)
+    )
 
 
 def stratified_pools(labels, fractions, seed):
@@ -76,8 +81,7 @@ def stratified_pools(labels, fractions, seed):
     return [np.sort(np.asarray(pool, dtype=np.int64)) for pool in pools]
 
 
-def compose_examples(images, labels, pool, num_examples, seed, canvas_shape, row_range,
-                     left_column_range, right_column_range):
+def compose_examples(images, labels, pool, num_examples, seed, canvas_shape, left_ranges, right_ranges):
     """Yields `(key, example)` pairs of composed images drawn from one pool.
 
     Args:
@@ -87,8 +91,9 @@ def compose_examples(images, labels, pool, num_examples, seed, canvas_shape, row
         num_examples: int. Number of examples to yield.
         seed: int. Seed of the draws.
         canvas_shape: (height, width) of the composed image.
-        row_range, left_column_range, right_column_range: inclusive ranges
-            of the digits' offsets.
+        left_ranges: `((row_min, row_max), (column_min, column_max))`,
+            inclusive ranges of the left digit's top-left corner.
+        right_ranges: the same for the right digit.
 
     Yields:
         `(key, {"image": uint8 (height, width, 1), "left_digit": int,
@@ -97,7 +102,7 @@ def compose_examples(images, labels, pool, num_examples, seed, canvas_shape, row
     rng = np.random.default_rng(seed)
     for key in range(num_examples):
         left_index, right_index = (int(i) for i in rng.choice(pool, size=2))
-        left_offset, right_offset = random_offsets(rng, row_range, left_column_range, right_column_range)
+        left_offset, right_offset = random_offsets(rng, left_ranges, right_ranges)
         canvas = compose_pair(images[left_index], images[right_index], left_offset, right_offset, canvas_shape)
         yield key, {
             "image": canvas[..., None].astype(np.uint8),

@@ -32,6 +32,8 @@ CANVAS_SHAPE = (12, 20)
 ROW_RANGE = (0, 4)
 LEFT_COLUMN_RANGE = (0, 3)
 RIGHT_COLUMN_RANGE = (9, 12)
+LEFT_RANGES = (ROW_RANGE, LEFT_COLUMN_RANGE)
+RIGHT_RANGES = (ROW_RANGE, RIGHT_COLUMN_RANGE)
 SPLIT_SIZES = {"train": 12000, "validation": 2000, "test": 2000}
 POOL_FRACTIONS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 POOL_SEED = 20240
@@ -71,7 +73,7 @@ def split_pools(labels) -> dict:
 
     >>> pools = split_pools(source_digits()[1])
     >>> {split: len(pool) for split, pool in pools.items()}
-    {'train': 1078, 'validation': 359, 'test': 360}
+    {'train': 1078, 'validation': 360, 'test': 359}
     """
     pools = stratified_pools(labels, list(POOL_FRACTIONS.values()), POOL_SEED)
     return dict(zip(POOL_FRACTIONS, pools))
@@ -118,7 +120,7 @@ class MultiDigits(tfds.core.GeneratorBasedBuilder):
     def _generate_examples(self, images, labels, pool, split):
         return compose_examples(
             images, labels, pool, SPLIT_SIZES[split], COMPOSE_SEEDS[split], CANVAS_SHAPE,
-            ROW_RANGE, LEFT_COLUMN_RANGE, RIGHT_COLUMN_RANGE,
+            LEFT_RANGES, RIGHT_RANGES,
         )
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mtl_zoo.data.composition import compose_pair, stratified_pools
+from mtl_zoo.data.composition import compose_examples, stratified_pools
 from mtl_zoo.data.multi_digits import load_tfds_split
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.registry import DATASETS
@@ -32,6 +32,9 @@ from mtl_zoo.registry import DATASETS
 CANVAS_SHAPE = (36, 36)
 DIGIT_SIZE = 28
 MAX_SHIFT = 4
+_FAR_CORNER = CANVAS_SHAPE[0] - DIGIT_SIZE - MAX_SHIFT
+LEFT_RANGES = ((0, MAX_SHIFT), (0, MAX_SHIFT))
+RIGHT_RANGES = ((_FAR_CORNER, _FAR_CORNER + MAX_SHIFT), (_FAR_CORNER, _FAR_CORNER + MAX_SHIFT))
 MNIST_SPLITS = {"train": "train", "validation": "train", "test": "test"}
 POOL_FRACTIONS = (0.9, 0.1)
 POOL_SEED = 20241
@@ -83,7 +86,7 @@ def split_pools(train_labels, test_labels) -> dict:
 
 
 def compose_mnist_examples(images, labels, pool, seed):
-    """Yields `(key, example)` pairs, one per pool image, left digit top-left, right bottom-right.
+    """Yields `(key, example)` pairs, one per pool image: left digit top-left, right bottom-right.
 
     Args:
         images: uint8 array (N, 28, 28). MNIST digits.
@@ -92,8 +95,7 @@ def compose_mnist_examples(images, labels, pool, seed):
         seed: int. Seed of the draws.
 
     Yields:
-        `(key, {"image": uint8 (36, 36, 1), "left_digit": int,
-        "right_digit": int, "left_index": int, "right_index": int})`.
+        See `mtl_zoo.data.composition.compose_examples`.
 
     Example:
 
@@ -103,20 +105,7 @@ def compose_mnist_examples(images, labels, pool, seed):
     >>> int(image[8:28, 8:28].min()), int(image[0, 35]), int(image[35, 0]), example["left_digit"] in (4, 7)
     (200, 0, 0, True)
     """
-    rng = np.random.default_rng(seed)
-    far_corner = CANVAS_SHAPE[0] - DIGIT_SIZE - MAX_SHIFT
-    for key in range(len(pool)):
-        left_index, right_index = (int(index) for index in rng.choice(pool, size=2))
-        left_offset = tuple(int(shift) for shift in rng.integers(0, MAX_SHIFT + 1, size=2))
-        right_offset = tuple(far_corner + int(shift) for shift in rng.integers(0, MAX_SHIFT + 1, size=2))
-        canvas = compose_pair(images[left_index], images[right_index], left_offset, right_offset, CANVAS_SHAPE)
-        yield key, {
-            "image": canvas[..., None].astype(np.uint8),
-            "left_digit": int(labels[left_index]),
-            "right_digit": int(labels[right_index]),
-            "left_index": left_index,
-            "right_index": right_index,
-        }
+    return compose_examples(images, labels, pool, len(pool), seed, CANVAS_SHAPE, LEFT_RANGES, RIGHT_RANGES)
 
 
 class MultiMnist(tfds.core.GeneratorBasedBuilder):

@@ -2,20 +2,43 @@
 
 import numpy as np
 import pytest
+import tensorflow as tf
 import tensorflow_datasets as tfds
+from sklearn.datasets import load_digits
 
 from mtl_zoo.data import multi_digits
-from mtl_zoo.data.composition import compose_examples, compose_pair, stratified_pools
+from mtl_zoo.data.composition import compose_pair
 from mtl_zoo.registry import DATASETS
 
+SPLITS = ("train", "validation", "test")
+LEFT_RANGES = (multi_digits.ROW_RANGE, multi_digits.LEFT_COLUMN_RANGE)
+RIGHT_RANGES = (multi_digits.ROW_RANGE, multi_digits.RIGHT_COLUMN_RANGE)
 
-def test_compose_pair_pastes_both_digits_at_their_offsets():
-    rng = np.random.default_rng(0)
-    left, right = rng.integers(1, 255, (2, 8, 8)).astype(np.uint8)
-    canvas = compose_pair(left, right, (1, 0), (3, 12), (12, 20))
-    np.testing.assert_array_equal(canvas[1:9, 0:8], left)
-    np.testing.assert_array_equal(canvas[3:11, 12:20], right)
-    assert canvas.sum() == int(left.sum()) + int(right.sum())
+
+@pytest.fixture(scope="module")
+def sklearn_digits():
+    """scikit-learn's digits as read from scikit-learn, rescaled 0..16 -> 0..255."""
+    digits = load_digits()
+    return np.round(digits.images * 255.0 / 16.0).astype(np.uint8), digits.target
+
+
+def test_source_digits_are_sklearn_digits_rescaled(sklearn_digits):
+    images, labels = multi_digits.source_digits()
+    np.testing.assert_array_equal(images, sklearn_digits[0])
+    np.testing.assert_array_equal(labels, sklearn_digits[1])
+    assert images.dtype == np.uint8 and images.min() == 0 and images.max() == 255
+    assert len({image.tobytes() for image in images}) == 1797  # indices identify images
+
+
+def test_compose_pair_places_real_digits_in_their_regions(sklearn_digits):
+    images, _ = sklearn_digits
+    canvas = compose_pair(images[0], images[1], (2, 1), (4, 12), multi_digits.CANVAS_SHAPE)
+    assert canvas.shape == (12, 20) and canvas.dtype == np.uint8
+    np.testing.assert_array_equal(canvas[2:10, 1:9], images[0])
+    np.testing.assert_array_equal(canvas[4:12, 12:20], images[1])
+    background = np.ones(canvas.shape, bool)
+    background[2:10, 1:9] = background[4:12, 12:20] = False
+    assert not canvas[background].any()
 
 
 def test_overlap_keeps_the_brighter_pixel():
@@ -24,71 +47,101 @@ def test_overlap_keeps_the_brighter_pixel():
 
 
 def test_compose_pair_refuses_digits_off_the_canvas():
-    with pytest.raises(ValueError, match="does not fit a 12x20 canvas"):
+    with pytest.raises(ValueError, match=r"does not fit a 12x20 canvas. Received: offset=\(5, 13\)"):
         compose_pair(np.ones((8, 8)), np.ones((8, 8)), (0, 0), (5, 13), (12, 20))
 
 
+def test_offsets_keep_digits_on_their_side_with_little_overlap():
+    last_left_column = multi_digits.LEFT_COLUMN_RANGE[1] + 8 - 1
+    first_right_column = multi_digits.RIGHT_COLUMN_RANGE[0]
+    assert 0 < last_left_column - first_right_column + 1 <= 2
+    assert multi_digits.RIGHT_COLUMN_RANGE[1] + 8 == multi_digits.CANVAS_SHAPE[1]
+    assert multi_digits.ROW_RANGE[1] + 8 == multi_digits.CANVAS_SHAPE[0]
+
+
 def test_pools_are_disjoint_stratified_and_complete():
-    images, labels = multi_digits.source_digits()
+    _, labels = multi_digits.source_digits()
     pools = multi_digits.split_pools(labels)
-    train, validation, test = pools["train"], pools["validation"], pools["test"]
-    assert not (set(train) & set(validation)) and not (set(train) & set(test)) and not (set(validation) & set(test))
-    assert len(train) + len(validation) + len(test) == len(labels) == 1797
-    for pool, share in ((train, 0.6), (test, 0.2)):
-        counts = np.bincount(labels[pool], minlength=10)
-        np.testing.assert_allclose(counts / np.bincount(labels), share, atol=0.02)
+    train, validation, test = (set(pools[split].tolist()) for split in SPLITS)
+    assert not train & validation and not train & test and not validation & test
+    assert train | validation | test == set(range(1797))
+    for split, share in (("train", 0.6), ("validation", 0.2), ("test", 0.2)):
+        counts = np.bincount(labels[pools[split]], minlength=10)
+        np.testing.assert_allclose(counts / np.bincount(labels), share, atol=0.01)
 
 
-def test_generated_examples_hold_real_source_digits_with_their_labels():
-    images, labels = multi_digits.source_digits()
-    pool = stratified_pools(labels, [0.5, 0.5], seed=1)[0]
-    for _, example in compose_examples(
-        images, labels, pool, 50, 7, multi_digits.CANVAS_SHAPE, multi_digits.ROW_RANGE,
-        multi_digits.LEFT_COLUMN_RANGE, multi_digits.RIGHT_COLUMN_RANGE,
-    ):
-        assert example["left_index"] in pool and example["right_index"] in pool
-        assert example["left_digit"] == labels[example["left_index"]]
-        assert example["right_digit"] == labels[example["right_index"]]
-        image = example["image"][..., 0]
-        # Columns 0..8 only ever hold the left digit, 12..19 only the right one.
-        left_columns = image[:, :9]
-        assert left_columns.max() <= images[example["left_index"]].max()
-        found = [
-            (row, column) for row in range(5) for column in range(4)
-            if np.array_equal(image[row:row + 8, column:column + 8][:, : 9 - column],
-                              images[example["left_index"]][:, : 9 - column])
-        ]
-        assert found, "left digit not found at any allowed offset"
+def test_split_generators_need_no_download_manager_and_are_deterministic(sklearn_digits, find_placements):
+    images, labels = sklearn_digits
+    builder = multi_digits.MultiDigits(data_dir="/nonexistent")
+    generators = builder._split_generators(dl_manager=None)
+    assert sorted(generators) == sorted(SPLITS)
+    first = [example for _, (_, example) in zip(range(100), generators["validation"])]
+    again = [example for _, (_, example) in zip(range(100), builder._split_generators(None)["validation"])]
+    pool = set(multi_digits.split_pools(labels)["validation"].tolist())
+    for example, repeated in zip(first, again):
+        np.testing.assert_array_equal(example["image"], repeated["image"])
+        assert example["image"].shape == (12, 20, 1) and example["image"].dtype == np.uint8
+        left, right = example["left_index"], example["right_index"]
+        assert {left, right} <= pool
+        assert (example["left_digit"], example["right_digit"]) == (labels[left], labels[right])
+        assert find_placements(example["image"][..., 0], images[left], images[right], LEFT_RANGES, RIGHT_RANGES)
+
+
+def read_split(data_dir, split):
+    """All examples of a built split as numpy arrays keyed by feature."""
+    dataset = tfds.load("multi_digits", split=split, data_dir=str(data_dir), batch_size=-1)
+    return tfds.as_numpy(dataset)
 
 
 def test_tfds_load_builds_offline_with_expected_splits(multi_digits_data_dir):
     builder = tfds.builder("multi_digits", data_dir=str(multi_digits_data_dir))
     sizes = {name: split.num_examples for name, split in builder.info.splits.items()}
     assert sizes == {"train": 12000, "validation": 2000, "test": 2000}
-    dataset = tfds.load("multi_digits", split="test", data_dir=str(multi_digits_data_dir))
-    examples = list(tfds.as_numpy(dataset.take(64)))
-    assert all(e["image"].shape == (12, 20, 1) and e["image"].dtype == np.uint8 for e in examples)
-    assert {int(e["left_digit"]) for e in examples} <= set(range(10))
+    for split in SPLITS:
+        examples = read_split(multi_digits_data_dir, split)
+        assert examples["image"].shape == (sizes[split], 12, 20, 1) and examples["image"].dtype == np.uint8
+        for label in ("left_digit", "right_digit"):
+            assert set(examples[label].tolist()) == set(range(10))
 
 
-def test_no_source_image_appears_in_two_splits(multi_digits_data_dir):
+def test_no_source_image_appears_in_two_splits(multi_digits_data_dir, sklearn_digits, find_placements):
+    images, labels = sklearn_digits
+    pools = multi_digits.split_pools(labels)
     used = {}
-    for split in ("train", "validation", "test"):
-        dataset = tfds.load("multi_digits", split=split, data_dir=str(multi_digits_data_dir))
-        indices = set()
-        for example in tfds.as_numpy(dataset):
-            indices.update((int(example["left_index"]), int(example["right_index"])))
-        used[split] = indices
-    assert not used["train"] & used["test"]
+    for split in SPLITS:
+        examples = read_split(multi_digits_data_dir, split)
+        used[split] = set(examples["left_index"].tolist()) | set(examples["right_index"].tolist())
+        assert used[split] <= set(pools[split].tolist())
+        np.testing.assert_array_equal(examples["left_digit"], labels[examples["left_index"]])
+        np.testing.assert_array_equal(examples["right_digit"], labels[examples["right_index"]])
+        for image, left, right in list(zip(examples["image"], examples["left_index"], examples["right_index"]))[:100]:
+            assert find_placements(image[..., 0], images[left], images[right], LEFT_RANGES, RIGHT_RANGES)
     assert not used["train"] & used["validation"]
+    assert not used["train"] & used["test"]
     assert not used["validation"] & used["test"]
 
 
-def test_registered_source_loads_float_images_and_int_labels(multi_digits_data_dir):
+def test_load_gives_float_images_in_unit_range_and_int32_scalar_labels(multi_digits_data_dir):
+    dataset = multi_digits.load("test", data_dir=str(multi_digits_data_dir))
+    features_spec, labels_spec = dataset.element_spec
+    assert features_spec == {"image": tf.TensorSpec((12, 20, 1), tf.float32)}
+    assert labels_spec == {"left_digit": tf.TensorSpec((), tf.int32), "right_digit": tf.TensorSpec((), tf.int32)}
+    features, labels = next(iter(dataset.batch(2000)))
+    assert float(tf.reduce_min(features["image"])) == 0.0 and float(tf.reduce_max(features["image"])) == 1.0
+    expected = read_split(multi_digits_data_dir, "test")
+    np.testing.assert_allclose(features["image"].numpy(), expected["image"] / 255.0, atol=1e-7)
+    np.testing.assert_array_equal(labels["left_digit"].numpy(), expected["left_digit"])
+
+
+def test_registered_source_describes_and_loads_the_data(multi_digits_data_dir):
     source = DATASETS.get("multi_digits")
-    features, labels = next(iter(source.load_split("validation", data_dir=str(multi_digits_data_dir)).batch(256)))
-    assert features["image"].dtype.name == "float32" and features["image"].shape[1:] == (12, 20, 1)
-    assert 0.0 <= float(np.min(features["image"])) and float(np.max(features["image"])) == 1.0
-    assert set(labels) == {"left_digit", "right_digit"} and labels["left_digit"].dtype.name == "int32"
+    assert source.load is multi_digits.load and source.splits == SPLITS
+    assert source.inputs["image"].shape == (12, 20, 1)
+    assert {name: (spec.kind, spec.classes, spec.missing) for name, spec in source.labels.items()} == {
+        "left_digit": ("classification", 10, "-1"),
+        "right_digit": ("classification", 10, "-1"),
+    }
+    features, _ = next(iter(source.load_split("validation", data_dir=str(multi_digits_data_dir)).batch(4)))
+    assert features["image"].shape == (4, 12, 20, 1)
     with pytest.raises(ValueError, match="has no split 'dev'; available: train, validation, test"):
         source.load_split("dev")
