@@ -12,7 +12,7 @@ Example:
 (12, 20, 1)
 """
 
-from mtl_zoo.data import multi_digits, multi_mnist, source
+from mtl_zoo.data import multi_digits, multi_mnist, source, two_digits
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 
-__all__ = ["DataSource", "InputSpec", "LabelSpec", "multi_digits", "multi_mnist", "source"]
+__all__ = ["DataSource", "InputSpec", "LabelSpec", "multi_digits", "multi_mnist", "source", "two_digits"]

@@ -25,8 +25,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from mtl_zoo.data.composition import compose_examples, stratified_pools
-from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
-from mtl_zoo.registry import DATASETS
+from mtl_zoo.data.two_digits import load_tfds_split, register_two_digit_source, two_digit_features
 
 CANVAS_SHAPE = (12, 20)
 ROW_RANGE = (0, 4)
@@ -102,13 +101,7 @@ class MultiDigits(tfds.core.GeneratorBasedBuilder):
         return tfds.core.DatasetInfo(
             builder=self,
             description=__doc__.split("Example:")[0],
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=CANVAS_SHAPE + (1,)),
-                "left_digit": tfds.features.ClassLabel(num_classes=10),
-                "right_digit": tfds.features.ClassLabel(num_classes=10),
-                "left_index": tf.int64,
-                "right_index": tf.int64,
-            }),
+            features=two_digit_features(CANVAS_SHAPE),
             homepage="https://scikit-learn.org/stable/modules/generated/sklearn.datasets.load_digits.html",
         )
 
@@ -122,52 +115,6 @@ class MultiDigits(tfds.core.GeneratorBasedBuilder):
             images, labels, pool, SPLIT_SIZES[split], COMPOSE_SEEDS[split], CANVAS_SHAPE,
             LEFT_RANGES, RIGHT_RANGES,
         )
-
-
-def to_features_and_labels(example):
-    """Maps a two-digit TFDS example to a `(features, labels)` pair.
-
-    Args:
-        example: dict of tensors with `image` (uint8), `left_digit` and
-            `right_digit` (int64); other keys are dropped.
-
-    Returns:
-        `({"image": float32 in [0, 1]}, {"left_digit": int32, "right_digit": int32})`.
-
-    Example:
-
-    >>> features, labels = to_features_and_labels(
-    ...     {"image": tf.fill((12, 20, 1), tf.constant(255, tf.uint8)),
-    ...      "left_digit": tf.constant(3, tf.int64), "right_digit": tf.constant(7, tf.int64)})
-    >>> float(tf.reduce_max(features["image"])), labels["right_digit"].dtype.name
-    (1.0, 'int32')
-    """
-    return (
-        {"image": tf.cast(example["image"], tf.float32) / 255.0},
-        {
-            "left_digit": tf.cast(example["left_digit"], tf.int32),
-            "right_digit": tf.cast(example["right_digit"], tf.int32),
-        },
-    )
-
-
-def load_tfds_split(name: str, split: str, data_dir=None) -> tf.data.Dataset:
-    """Loads a split of a two-digit TFDS data set as unbatched `(features, labels)` pairs.
-
-    Args:
-        name: str. TFDS name ("multi_digits" or "multi_mnist").
-        split: str. TFDS split, e.g. "train" or "test[:100]".
-        data_dir: str or None. TFDS data folder. Defaults to TFDS's default.
-
-    Returns:
-        An unbatched `tf.data.Dataset`; see `to_features_and_labels`.
-
-    Example:
-
-    >>> dataset = load_tfds_split("multi_digits", "test", "/tmp/tfds")  # doctest: +SKIP
-    """
-    dataset = tfds.load(name, split=split, data_dir=data_dir, shuffle_files=False)
-    return dataset.map(to_features_and_labels, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def load(split: str, data_dir=None) -> tf.data.Dataset:
@@ -190,15 +137,10 @@ def load(split: str, data_dir=None) -> tf.data.Dataset:
     return load_tfds_split("multi_digits", split, data_dir)
 
 
-_DIGIT = LabelSpec("classification", classes=10, missing="-1")
-DATASETS.register(
+register_two_digit_source(
     "multi_digits",
-    DataSource(
-        name="multi_digits",
-        description="Two scikit-learn handwritten digits in one 12x20 image (embedded, offline).",
-        inputs={"image": InputSpec(CANVAS_SHAPE + (1,))},
-        labels={"left_digit": _DIGIT, "right_digit": _DIGIT},
-        splits=tuple(SPLIT_SIZES),
-        load=load,
-    ),
+    "Two scikit-learn handwritten digits in one 12x20 image (embedded, offline).",
+    CANVAS_SHAPE,
+    tuple(SPLIT_SIZES),
+    load,
 )

@@ -25,9 +25,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from mtl_zoo.data.composition import compose_examples, stratified_pools
-from mtl_zoo.data.multi_digits import load_tfds_split
-from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
-from mtl_zoo.registry import DATASETS
+from mtl_zoo.data.two_digits import load_tfds_split, register_two_digit_source, two_digit_features
 
 CANVAS_SHAPE = (36, 36)
 DIGIT_SIZE = 28
@@ -128,13 +126,7 @@ class MultiMnist(tfds.core.GeneratorBasedBuilder):
         return tfds.core.DatasetInfo(
             builder=self,
             description=__doc__.split("Example:")[0],
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Image(shape=CANVAS_SHAPE + (1,)),
-                "left_digit": tfds.features.ClassLabel(num_classes=10),
-                "right_digit": tfds.features.ClassLabel(num_classes=10),
-                "left_index": tf.int64,
-                "right_index": tf.int64,
-            }),
+            features=two_digit_features(CANVAS_SHAPE),
             homepage="https://arxiv.org/abs/1810.04650",
         )
 
@@ -168,19 +160,14 @@ def load(split: str, data_dir=None) -> tf.data.Dataset:
     return load_tfds_split("multi_mnist", split, data_dir)
 
 
-_DIGIT = LabelSpec("classification", classes=10, missing="-1")
-DATASETS.register(
+register_two_digit_source(
     "multi_mnist",
-    DataSource(
-        name="multi_mnist",
-        description="Two overlapping MNIST digits in one 36x36 image (needs tfds 'mnist').",
-        inputs={"image": InputSpec(CANVAS_SHAPE + (1,))},
-        labels={"left_digit": _DIGIT, "right_digit": _DIGIT},
-        splits=tuple(MNIST_SPLITS),
-        load=load,
-        how_to_get=(
-            "MultiMNIST is built from TFDS 'mnist': run tfds.load('mnist') once on a machine with "
-            "internet and copy its folder into the TFDS data folder (data.data_dir)."
-        ),
+    "Two overlapping MNIST digits in one 36x36 image (needs tfds 'mnist').",
+    CANVAS_SHAPE,
+    tuple(MNIST_SPLITS),
+    load,
+    how_to_get=(
+        "MultiMNIST is built from TFDS 'mnist': run tfds.load('mnist') once on a machine with "
+        "internet and copy its folder into the TFDS data folder (data.data_dir)."
     ),
 )
