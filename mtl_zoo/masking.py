@@ -18,9 +18,12 @@ Example:
 
 from __future__ import annotations
 
+import tensorflow as tf
 from keras import ops
 
 from mtl_zoo.tasks import Task
+
+BAD_LABEL_MESSAGE = "has a label that cannot belong to it"
 
 
 def split_missing(task: Task, labels, predictions):
@@ -55,3 +58,34 @@ def broadcast_sample_weight(sample_weight, mask):
     weight = ops.reshape(ops.cast(sample_weight, "float32"), (-1,))
     weight = ops.reshape(weight, (-1,) + (1,) * (len(mask.shape) - 1))
     return mask * weight
+
+
+def check_label_range(task: Task, clean_labels):
+    """Returns `clean_labels`, failing first if an observed label cannot belong to `task`.
+
+    Class indices must be below `classes`; binary and multilabel labels must
+    lie in [0, 1]. Missing entries are already 0 in `clean_labels`. The error
+    (a `tf.errors.InvalidArgumentError`) names the task and contains
+    `BAD_LABEL_MESSAGE`.
+
+    Args:
+        task: `Task`. The task the labels belong to.
+        clean_labels: tensor. Labels returned by `split_missing`.
+
+    Returns:
+        `clean_labels`, computed only after the check (use it downstream so
+        no loss op runs on bad labels first).
+    """
+    prefix = f"Task {task.name} {BAD_LABEL_MESSAGE}"
+    checks = []
+    if task.kind == "classification":
+        checks.append(tf.debugging.assert_less(
+            clean_labels, task.units,
+            message=f"{prefix}: class indices must be below classes={task.units} (-1 marks a missing label)",
+        ))
+    elif task.kind in ("binary", "multilabel"):
+        message = f"{prefix}: labels must lie in [0, 1]"
+        checks.append(tf.debugging.assert_greater_equal(clean_labels, 0.0, message=message))
+        checks.append(tf.debugging.assert_less_equal(clean_labels, 1.0, message=message))
+    with tf.control_dependencies([check for check in checks if check is not None]):
+        return tf.identity(clean_labels)

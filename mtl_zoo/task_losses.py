@@ -24,7 +24,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from mtl_zoo.masking import broadcast_sample_weight, split_missing
+from mtl_zoo.masking import broadcast_sample_weight, check_label_range, split_missing
 from mtl_zoo.tasks import Task
 
 
@@ -74,6 +74,7 @@ def masked_task_loss_and_count(task: Task, labels, predictions, sample_weight=No
     loss_function = resolve_loss_function(task.loss)
     predictions = ops.cast(predictions, "float32")
     clean_labels, mask = split_missing(task, labels, predictions)
+    clean_labels = check_label_range(task, clean_labels)
     if task.kind_spec.elementwise:
         values = loss_function(clean_labels[..., None], predictions[..., None])
     else:

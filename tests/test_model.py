@@ -1,5 +1,7 @@
 """MultiTaskModel: per-task logs, missing labels, compile contract, label checks."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -107,3 +109,24 @@ def test_fit_accepts_tf_data_with_per_task_sample_weights():
     dataset = tf.data.Dataset.from_tensor_slices((features, labels, weights)).batch(8)
     logs = model.evaluate(dataset, return_dict=True, verbose=0)
     assert logs["value_loss"] == 0.0 and logs["digit_loss"] > 0.0
+
+
+@pytest.mark.parametrize(
+    "task_name, bad_value, expected",
+    [
+        ("digit", 3, "class indices must be below classes=3"),
+        ("flag", 2.0, "labels must lie in [0, 1]"),
+    ],
+)
+def test_labels_that_cannot_belong_to_a_task_stop_training(task_name, bad_value, expected):
+    import tensorflow as tf
+
+    model = small_model([Task("digit", "classification", 3), Task("flag", "binary")])
+    model.compile(optimizer="adam")
+    features, labels = batch()
+    labels = {"digit": labels["digit"], "flag": np.zeros(16, "float32")}
+    labels[task_name][5] = bad_value
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"Task {task_name} has a label that cannot belong"):
+        model.fit(features, labels, epochs=1, batch_size=16, verbose=0)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(expected)):
+        model.evaluate(features, labels, verbose=0)

@@ -1,0 +1,63 @@
+"""train_recipe: a recipe over a small in-memory data set; bad labels stop it with one line."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
+from mtl_zoo.errors import DataError
+from mtl_zoo.recipes import validate_recipe
+from mtl_zoo.registry import DATASETS
+from mtl_zoo.training import train_recipe
+
+SOURCE_NAME = "tiny_digit_flags"
+
+
+def load_tiny(split, data_dir=None):
+    rng = np.random.default_rng({"train": 0, "test": 1}[split])
+    images = rng.random((64, 6, 6, 1), dtype="float32")
+    digit = (images.mean(axis=(1, 2, 3)) * 6).astype("int32") % 3
+    if split == "test":
+        digit[7] = 12  # a class index no 3-class task can have
+    flag = (images[:, 0, 0, 0] > 0.5).astype("float32")
+    return tf.data.Dataset.from_tensor_slices(({"image": images}, {"digit": digit, "flag": flag}))
+
+
+if SOURCE_NAME not in DATASETS:
+    DATASETS.register(SOURCE_NAME, DataSource(
+        name=SOURCE_NAME, description="tiny in-memory test data", inputs={"image": InputSpec((6, 6, 1))},
+        labels={"digit": LabelSpec("classification", 3, "-1"), "flag": LabelSpec("binary")},
+        splits=("train", "test"), load=load_tiny,
+    ))
+
+
+def recipe(**training):
+    return validate_recipe({
+        "name": "tiny",
+        "data": {"name": SOURCE_NAME, "validation_split": None},
+        "tasks": [{"name": "digit", "kind": "classification", "classes": 3}, {"name": "flag", "kind": "binary"}],
+        "model": {"trunk": "vision_conv", "trunk_options": {"filters": [4], "dense_units": [8]}, "shared_depth": 1},
+        "training": {"epochs": 2, "batch_size": 16, **training},
+    }, source="tiny.yaml")
+
+
+def test_bad_test_labels_stop_with_a_one_line_data_error():
+    with pytest.raises(DataError) as error:
+        train_recipe(recipe())
+    message = str(error.value)
+    assert "\n" not in message
+    assert message == (
+        f"Data set '{SOURCE_NAME}' (recipe tiny.yaml): Task digit has a label that cannot belong to it: "
+        "class indices must be below classes=3 (-1 marks a missing label)"
+    )
+
+
+def test_trains_with_the_recipe_optimizer_and_reports_per_task_metrics():
+    good = recipe(optimizer="sgd", learning_rate=0.05)
+    good.data.test_split = "train"
+    result = train_recipe(good)
+    assert type(result.model.optimizer).__name__ == "SGD"
+    assert float(result.model.optimizer.learning_rate) == pytest.approx(0.05)
+    assert set(result.test_metrics) == {"digit", "flag"}
+    assert set(result.test_metrics["flag"]) == {"loss", "accuracy", "auc"}
+    assert len(result.history["loss"]) == 2
