@@ -3,7 +3,8 @@
 `check_model` trains a model for a few steps on the given data and then checks
 the contracts of DESIGN.md: outputs are a dict keyed by task name, `fit` logs
 one loss and every metric per task, the config round-trips, `.keras`
-save/load gives identical predictions, and the exported SavedModel (loaded by
+save/load gives identical predictions and evaluation logs with the optimizer
+restored, and the exported SavedModel (loaded by
 TensorFlow alone) gives the same outputs under every signature.
 
 Example:
@@ -65,6 +66,12 @@ def check_model(model, features: dict, labels: dict, folder, epochs: int = 1) ->
     difference = max_abs_difference(predictions, reloaded.predict(features, verbose=0))
     if difference > TOLERANCE:
         raise AssertionError(f".keras round trip changed predictions by {difference}")
+    if not reloaded.compiled or type(reloaded.optimizer) is not type(model.optimizer):
+        raise AssertionError(".keras round trip lost the compiled optimizer")
+    logs = model.evaluate(features, labels, batch_size=16, return_dict=True, verbose=0)
+    reloaded_logs = reloaded.evaluate(features, labels, batch_size=16, return_dict=True, verbose=0)
+    if max_abs_difference(logs, reloaded_logs) > 1e-4:
+        raise AssertionError(f"Reloaded model evaluates differently: {logs} != {reloaded_logs}")
 
     export_saved_model(model, folder / "saved_model")
     served = tf.saved_model.load(str(folder / "saved_model"))
