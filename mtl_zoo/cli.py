@@ -53,7 +53,7 @@ def command_evaluate(arguments) -> int:
     """Evaluates a trained artifact on a split of its data set."""
     import keras
 
-    from mtl_zoo.artifacts import MODEL_FILE, RECIPE_FILE, check_artifact_folder
+    from mtl_zoo.artifacts import MODEL_FILE, RECIPE_FILE, ArtifactError, check_artifact_folder
     from mtl_zoo.progress import format_metrics_table
     from mtl_zoo.recipes import load_recipe
     from mtl_zoo.training import load_split, metrics_by_task
@@ -71,8 +71,6 @@ def command_evaluate(arguments) -> int:
         output = Path(arguments.output)
         target = output / "evaluation.json"
         if target.exists() and not arguments.overwrite:
-            from mtl_zoo.artifacts import ArtifactError
-
             raise ArtifactError(f"{target} exists; pass --overwrite to replace it. Received: output={str(output)!r}")
         output.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps({"recipe": recipe.name, "split": split, "metrics": metrics}, indent=2) + "\n")
@@ -86,7 +84,14 @@ def command_export(arguments) -> int:
 
     import keras
 
-    from mtl_zoo.artifacts import MODEL_FILE, SAVED_MODEL_DIR, ArtifactError, check_artifact_folder
+    from mtl_zoo.artifacts import (
+        MODEL_FILE,
+        SAVED_MODEL_DIR,
+        ArtifactError,
+        check_artifact_folder,
+        replace_folder,
+        staging_folder,
+    )
     from mtl_zoo.export import export_saved_model
 
     folder = check_artifact_folder(arguments.artifact)
@@ -97,11 +102,13 @@ def command_export(arguments) -> int:
             f"elsewhere. Received: output={str(arguments.output or folder)!r}"
         )
     model = keras.models.load_model(folder / MODEL_FILE)
-    staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    export_saved_model(model, staging)
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
+    staging = staging_folder(target)
+    try:
+        export_saved_model(model, staging)
+        replace_folder(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
     print(f"Wrote {target} (signatures: serving_default, {', '.join(model.task_names)})")
     return 0
 

@@ -21,11 +21,10 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from mtl_zoo.data.composition import compose_examples, stratified_pools
-from mtl_zoo.data.two_digits import load_tfds_split, register_two_digit_source, two_digit_features
+from mtl_zoo.data.two_digits import register_two_digit_source, two_digit_features
 
 CANVAS_SHAPE = (12, 20)
 ROW_RANGE = (0, 4)
@@ -117,30 +116,9 @@ class MultiDigits(tfds.core.GeneratorBasedBuilder):
         )
 
 
-def load(split: str, data_dir=None) -> tf.data.Dataset:
-    """Loads a MultiDigits split (building it offline on first use).
-
-    Args:
-        split: str. "train", "validation" or "test".
-        data_dir: str or None. TFDS data folder. Defaults to TFDS's default.
-
-    Returns:
-        An unbatched `tf.data.Dataset` of `({"image": float32 (12, 20, 1) in
-        [0, 1]}, {"left_digit": int32 scalar, "right_digit": int32 scalar})`.
-
-    Example:
-
-    >>> features, labels = next(iter(load("test", data_dir="/tmp/tfds")))  # doctest: +SKIP
-    >>> features["image"].shape  # doctest: +SKIP
-    TensorShape([12, 20, 1])
-    """
-    return load_tfds_split("multi_digits", split, data_dir)
-
-
-register_two_digit_source(
+SOURCE = register_two_digit_source(
     "multi_digits",
     "Two scikit-learn handwritten digits in one 12x20 image (embedded, offline).",
     CANVAS_SHAPE,
     tuple(SPLIT_SIZES),
-    load,
 )

@@ -21,11 +21,10 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from mtl_zoo.data.composition import compose_examples, stratified_pools
-from mtl_zoo.data.two_digits import load_tfds_split, register_two_digit_source, two_digit_features
+from mtl_zoo.data.two_digits import register_two_digit_source, two_digit_features
 
 CANVAS_SHAPE = (36, 36)
 DIGIT_SIZE = 28
@@ -142,30 +141,11 @@ class MultiMnist(tfds.core.GeneratorBasedBuilder):
         return compose_mnist_examples(images, labels, pool, COMPOSE_SEEDS[split])
 
 
-def load(split: str, data_dir=None) -> tf.data.Dataset:
-    """Loads a MultiMNIST split (needs MNIST in the TFDS data folder on first use).
-
-    Args:
-        split: str. "train", "validation" or "test".
-        data_dir: str or None. TFDS data folder. Defaults to TFDS's default.
-
-    Returns:
-        An unbatched `tf.data.Dataset` of `({"image": float32 (36, 36, 1) in
-        [0, 1]}, {"left_digit": int32 scalar, "right_digit": int32 scalar})`.
-
-    Example:
-
-    >>> features, labels = next(iter(load("test", data_dir="/tmp/tfds")))  # doctest: +SKIP
-    """
-    return load_tfds_split("multi_mnist", split, data_dir)
-
-
-register_two_digit_source(
+SOURCE = register_two_digit_source(
     "multi_mnist",
     "Two overlapping MNIST digits in one 36x36 image (needs tfds 'mnist').",
     CANVAS_SHAPE,
     tuple(MNIST_SPLITS),
-    load,
     how_to_get=(
         "MultiMNIST is built from TFDS 'mnist': run tfds.load('mnist') once on a machine with "
         "internet and copy its folder into the TFDS data folder (data.data_dir)."

@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
@@ -80,18 +82,21 @@ def load_tfds_split(name: str, split: str, data_dir=None) -> tf.data.Dataset:
 
 
 
-def register_two_digit_source(name, description, canvas_shape, splits, load, how_to_get=""):
-    """Registers a two-digit `DataSource` (input `image`; labels `left_digit`, `right_digit`).
+def register_two_digit_source(name, description, canvas_shape, splits, how_to_get="") -> DataSource:
+    """Registers the TFDS data set `name` as a two-digit `DataSource` and returns it.
+
+    The source has input `image` and labels `left_digit`, `right_digit`; it
+    loads splits with `load_tfds_split(name, split, data_dir)` (building the
+    TFDS data set on first use).
 
     Args:
-        name: str. Registry (and TFDS) name.
+        name: str. Registry and TFDS name.
         description: str. One line for `mtl-zoo list`.
         canvas_shape: (height, width) of the images.
         splits: tuple of str. Split names.
-        load: callable. `load(split, data_dir=None)`.
         how_to_get: str. What to do if loading fails. Defaults to "".
     """
-    DATASETS.register(
+    return DATASETS.register(
         name,
         DataSource(
             name=name,
@@ -99,7 +104,7 @@ def register_two_digit_source(name, description, canvas_shape, splits, load, how
             inputs={"image": InputSpec(tuple(canvas_shape) + (1,))},
             labels={"left_digit": DIGIT_LABEL, "right_digit": DIGIT_LABEL},
             splits=tuple(splits),
-            load=load,
+            load=functools.partial(load_tfds_split, name),
             how_to_get=how_to_get,
         ),
     )

@@ -122,7 +122,7 @@ def test_no_source_image_appears_in_two_splits(multi_digits_data_dir, sklearn_di
 
 
 def test_load_gives_float_images_in_unit_range_and_int32_scalar_labels(multi_digits_data_dir):
-    dataset = multi_digits.load("test", data_dir=str(multi_digits_data_dir))
+    dataset = multi_digits.SOURCE.load_split("test", data_dir=str(multi_digits_data_dir))
     features_spec, labels_spec = dataset.element_spec
     assert features_spec == {"image": tf.TensorSpec((12, 20, 1), tf.float32)}
     assert labels_spec == {"left_digit": tf.TensorSpec((), tf.int32), "right_digit": tf.TensorSpec((), tf.int32)}
@@ -135,7 +135,7 @@ def test_load_gives_float_images_in_unit_range_and_int32_scalar_labels(multi_dig
 
 def test_registered_source_describes_and_loads_the_data(multi_digits_data_dir):
     source = DATASETS.get("multi_digits")
-    assert source.load is multi_digits.load and source.splits == SPLITS
+    assert source is multi_digits.SOURCE and source.splits == SPLITS
     assert source.inputs["image"].shape == (12, 20, 1)
     assert {name: (spec.kind, spec.classes, spec.missing) for name, spec in source.labels.items()} == {
         "left_digit": ("classification", 10, "-1"),
