@@ -45,3 +45,21 @@ class RecipeError(ValueError):
 
 class DataError(ValueError):
     """A data set could not be built or loaded (missing files, no network, ...)."""
+
+
+class InvalidLabelError(ValueError):
+    """A batch held a label its task cannot have (e.g. class 12 of 10).
+
+    Raised after the training or evaluation step that saw it; the message
+    names the task and the rule, e.g. "Task digit has a label that cannot
+    belong to it: class indices must be below classes=3 (-1 marks a missing
+    label)".
+
+    Args:
+        task: str. The task's name.
+        message: str. The one-line explanation.
+    """
+
+    def __init__(self, task: str, message: str):
+        super().__init__(message)
+        self.task = task

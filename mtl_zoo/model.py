@@ -33,8 +33,11 @@ from keras import ops
 
 from mtl_zoo.balancing.base import Balancer
 from mtl_zoo.balancing.fixed import FixedWeights
+from mtl_zoo.label_checks import InvalidLabelCounts, check_labels_after
+from mtl_zoo.objective import ObjectiveMean, balanced_objective
+from mtl_zoo.reduction import global_masked_means, replica_share
 from mtl_zoo.registry import BALANCERS
-from mtl_zoo.task_losses import masked_task_loss_and_count
+from mtl_zoo.task_losses import masked_task_loss_terms
 from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
 from mtl_zoo.tasks import Task, check_unique_names
 
@@ -85,9 +88,10 @@ class MultiTaskModel(keras.Model):
         self.balancer = resolve_balancer(balancer)
         self.balancer.build_for_tasks(self.tasks)
         # === Metrics ===
-        self.total_loss_tracker = keras.metrics.Mean(name="loss")
+        self.total_loss_tracker = ObjectiveMean(len(self.tasks), name="loss")
         self.task_loss_trackers = [keras.metrics.Mean(name=f"{name}_loss") for name in self.task_names]
         self.task_metrics = [make_task_metrics(task) for task in self.tasks]
+        self.invalid_label_counts = InvalidLabelCounts(self.tasks)
         self.built = True
 
     @property
@@ -158,66 +162,116 @@ class MultiTaskModel(keras.Model):
     def compute_task_losses(self, labels, predictions, sample_weight=None):
         """Returns `(losses, counts)`: dicts task name -> mean loss, observed labels.
 
+        Each task's loss is its mean over the observed labels of the global
+        batch: under `tf.distribute`, sums and counts are added up across
+        replicas before dividing (see `mtl_zoo.reduction`).
+
         Args:
             labels: dict task name -> labels (missing entries allowed).
             predictions: dict task name -> outputs.
             sample_weight: tensor, dict of tensors or None. Per-example
-                weights, shared by all tasks or given per task.
+                (or per-element) weights, shared by all tasks or given per task.
         """
+        loss_vector, count_vector, _, _ = self._task_loss_vectors(labels, predictions, sample_weight)
+        losses = dict(zip(self.task_names, tf.unstack(loss_vector)))
+        counts = dict(zip(self.task_names, tf.unstack(count_vector)))
+        return losses, counts
+
+    def _task_loss_vectors(self, labels, predictions, sample_weight):
+        """Per-task global means, global counts, local counts and invalid counts."""
         labels = self._task_labels(labels)
-        losses, counts = {}, {}
-        for task in self.tasks:
-            losses[task.name], counts[task.name] = masked_task_loss_and_count(
+        terms = [
+            masked_task_loss_terms(
                 task,
                 labels[task.name],
                 predictions[task.name],
                 self._task_sample_weight(sample_weight, task.name),
             )
-        return losses, counts
+            for task in self.tasks
+        ]
+        local_counts = ops.stack([term.count for term in terms])
+        means, counts = global_masked_means(ops.stack([term.total for term in terms]), local_counts)
+        return means, counts, local_counts, ops.stack([term.num_invalid for term in terms])
 
-    def _update_metrics(self, labels, predictions, sample_weight, losses, counts, objective):
-        batch_size = ops.shape(next(iter(predictions.values())))[0]
-        self.total_loss_tracker.update_state(objective, sample_weight=batch_size)
-        for task, tracker, metrics in zip(self.tasks, self.task_loss_trackers, self.task_metrics):
-            tracker.update_state(losses[task.name], sample_weight=counts[task.name])
+    def _objective(self, data, training: bool):
+        """Forward pass, losses and objective of one step; returns what the step needs."""
+        features, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        predictions = self(features, training=training)
+        loss_vector, counts, local_counts, num_invalid = self._task_loss_vectors(
+            labels, predictions, sample_weight
+        )
+        objective, weights = balanced_objective(
+            self.balancer, self.task_names, loss_vector, counts, training=training
+        )
+        other = objective - ops.sum(weights * loss_vector)
+        if self.losses:
+            other = other + ops.sum(ops.stack(self.losses))
+        total = ops.sum(weights * loss_vector) + other
+        step = dict(
+            labels=labels,
+            predictions=predictions,
+            sample_weight=sample_weight,
+            loss_vector=loss_vector,
+            local_counts=local_counts,
+            weights=weights,
+            other=other,
+            num_invalid=num_invalid,
+        )
+        return total, step
+
+    def _update_metrics(self, step):
+        self.invalid_label_counts.update_state(step["num_invalid"])
+        self.total_loss_tracker.update_state(
+            step["loss_vector"], step["weights"], step["local_counts"], step["other"]
+        )
+        for index, (task, tracker, metrics) in enumerate(
+            zip(self.tasks, self.task_loss_trackers, self.task_metrics)
+        ):
+            tracker.update_state(step["loss_vector"][index], sample_weight=step["local_counts"][index])
             update_task_metrics(
                 metrics,
                 task,
-                labels[task.name],
-                predictions[task.name],
-                self._task_sample_weight(sample_weight, task.name),
+                step["labels"][task.name],
+                step["predictions"][task.name],
+                self._task_sample_weight(step["sample_weight"], task.name),
             )
         return {metric.name: metric.result() for metric in self.metrics}
 
     # === Training and evaluation steps ===
 
     def train_step(self, data):
-        features, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        num_replicas = tf.distribute.get_strategy().num_replicas_in_sync
         with tf.GradientTape() as tape:
-            predictions = self(features, training=True)
-            losses, counts = self.compute_task_losses(labels, predictions, sample_weight)
-            objective = self.balancer.combine(losses)
-            total = objective + (ops.sum(ops.stack(self.losses)) if self.losses else 0.0)
-            scaled = self.optimizer.scale_loss(total / num_replicas)
+            total, step = self._objective(data, training=True)
+            scaled = self.optimizer.scale_loss(replica_share(total))
         variables = self.trainable_variables
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply(gradients, variables)
-        return self._update_metrics(labels, predictions, sample_weight, losses, counts, total)
+        return self._update_metrics(step)
 
     def test_step(self, data):
-        features, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        predictions = self(features, training=False)
-        losses, counts = self.compute_task_losses(labels, predictions, sample_weight)
-        objective = self.balancer.combine(losses)
-        total = objective + (ops.sum(ops.stack(self.losses)) if self.losses else 0.0)
-        return self._update_metrics(labels, predictions, sample_weight, losses, counts, total)
+        _, step = self._objective(data, training=False)
+        return self._update_metrics(step)
+
+    def make_train_function(self, force=False):
+        if self.train_function is not None and not force:
+            return self.train_function
+        super().make_train_function(force)
+        self.train_function = check_labels_after(self.train_function, self.invalid_label_counts)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if self.test_function is not None and not force:
+            return self.test_function
+        super().make_test_function(force)
+        self.test_function = check_labels_after(self.test_function, self.invalid_label_counts)
+        return self.test_function
 
     # === Config ===
 
     def get_config(self) -> dict:
         return {
             "name": self.name,
+            "trainable": self.trainable,
             "network": keras.saving.serialize_keras_object(self.network),
             "tasks": [task.get_config() for task in self.tasks],
             "balancer": keras.saving.serialize_keras_object(self.balancer),

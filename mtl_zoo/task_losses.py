@@ -21,10 +21,12 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 from keras import ops
 
-from mtl_zoo.masking import broadcast_sample_weight, check_label_range, split_missing
+from mtl_zoo.masking import broadcast_sample_weight, split_labels
 from mtl_zoo.tasks import Task
 
 
@@ -64,21 +66,60 @@ def masked_task_loss_and_count(task: Task, labels, predictions, sample_weight=No
         task: `Task`. Supplies the loss name and the missing-label rule.
         labels: tensor. The task's labels (missing entries allowed).
         predictions: tensor. The task's outputs.
-        sample_weight: tensor or None. Per-example weights, shape `(batch,)`.
-            Defaults to None.
+        sample_weight: tensor or None. Per-example weights, shape `(batch,)`,
+            or per-element weights shaped like the predictions for
+            elementwise kinds. Defaults to None.
 
     Returns:
         A pair of float32 scalars: the loss (0.0 when nothing is observed)
         and the number of observed labels.
     """
+    terms = masked_task_loss_terms(task, labels, predictions, sample_weight)
+    return terms.total / ops.maximum(terms.count, 1.0), terms.count
+
+
+@dataclasses.dataclass
+class TaskLossTerms:
+    """The parts of one task's masked loss on one batch (or one replica's share).
+
+    Args:
+        total: float32 scalar. Sum of the (weighted) per-label losses over
+            observed labels.
+        count: float32 scalar. Number of observed labels.
+        num_invalid: float32 scalar. Number of labels the task cannot have;
+            they are left out of `total` and `count`.
+    """
+
+    total: object
+    count: object
+    num_invalid: object
+
+
+def masked_task_loss_terms(task: Task, labels, predictions, sample_weight=None) -> TaskLossTerms:
+    """Returns the sum and count of a task's loss over observed labels.
+
+    Keeping the sum and the count apart lets the model divide by the number
+    of observed labels of the *global* batch when a batch is split across
+    replicas (see `mtl_zoo.reduction`).
+
+    Args:
+        task: `Task`. Supplies the loss name and the label rules.
+        labels: tensor. The task's labels (missing entries allowed).
+        predictions: tensor. The task's outputs.
+        sample_weight: tensor or None. Per-example or per-element weights.
+            Defaults to None.
+
+    Returns:
+        A `TaskLossTerms`.
+    """
     loss_function = resolve_loss_function(task.loss)
     predictions = ops.cast(predictions, "float32")
-    clean_labels, mask = split_missing(task, labels, predictions)
-    clean_labels = check_label_range(task, clean_labels)
+    split = split_labels(task, labels, predictions)
     if task.kind_spec.elementwise:
-        values = loss_function(clean_labels[..., None], predictions[..., None])
+        values = loss_function(split.labels[..., None], predictions[..., None])
     else:
-        values = loss_function(clean_labels, predictions)
-    weights = broadcast_sample_weight(sample_weight, mask)
-    observed = ops.sum(mask)
-    return ops.sum(values * weights) / ops.maximum(observed, 1.0), observed
+        values = loss_function(split.labels, predictions)
+    weights = broadcast_sample_weight(sample_weight, split.mask)
+    return TaskLossTerms(
+        total=ops.sum(values * weights), count=ops.sum(split.mask), num_invalid=split.num_invalid
+    )

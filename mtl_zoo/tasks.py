@@ -39,6 +39,9 @@ class TaskKind:
         elementwise: bool. Whether every output unit has its own label (and
             its own missing mask), as opposed to one class index per example.
         fixed_units: int or None. Output width forced by the kind, if any.
+        label_rule: str. Which observed labels are valid: "class_index"
+            (integers in [0, classes)), "unit_interval" (floats in [0, 1]) or
+            "finite" (any finite float). Defaults to "finite".
     """
 
     name: str
@@ -50,6 +53,7 @@ class TaskKind:
     missing_value: str
     elementwise: bool
     fixed_units: Optional[int] = None
+    label_rule: str = "finite"
 
 
 for _kind in (
@@ -62,6 +66,7 @@ for _kind in (
         label_dtype="int32",
         missing_value="-1",
         elementwise=False,
+        label_rule="class_index",
     ),
     TaskKind(
         "binary",
@@ -73,6 +78,7 @@ for _kind in (
         missing_value="nan",
         elementwise=True,
         fixed_units=1,
+        label_rule="unit_interval",
     ),
     TaskKind(
         "multilabel",
@@ -83,6 +89,7 @@ for _kind in (
         label_dtype="float32",
         missing_value="nan",
         elementwise=True,
+        label_rule="unit_interval",
     ),
     TaskKind(
         "regression",

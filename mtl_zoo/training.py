@@ -12,15 +12,13 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 
 import keras
 import tensorflow as tf
 
 from mtl_zoo.builders import build_model
-from mtl_zoo.errors import DataError, OptionError, RecipeError
-from mtl_zoo.masking import BAD_LABEL_MESSAGE
+from mtl_zoo.errors import DataError, InvalidLabelError, OptionError, RecipeError
 from mtl_zoo.registry import BALANCERS, DATASETS, TRUNKS
 from mtl_zoo.tasks import Task
 
@@ -166,14 +164,8 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
             verbose=0,
         )
         test_logs = model.evaluate(test, return_dict=True, verbose=0)
-    except tf.errors.InvalidArgumentError as error:
-        if BAD_LABEL_MESSAGE not in error.message:
-            raise
-        detail = re.search(rf"(Task \w+ {BAD_LABEL_MESSAGE}[^\]]*)", error.message)
-        raise DataError(
-            f"Data set '{recipe.data.name}' (recipe {recipe.source}): "
-            f"{detail.group(1) if detail else BAD_LABEL_MESSAGE}"
-        ) from None
+    except InvalidLabelError as error:
+        raise DataError(f"Data set '{recipe.data.name}' (recipe {recipe.source}): {error}") from None
     wall_time = time.perf_counter() - start
     return TrainingResult(
         model=model,

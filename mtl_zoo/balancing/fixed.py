@@ -52,7 +52,7 @@ class FixedWeights(Balancer):
         """The constant weight of `task`."""
         return float(self.weights_by_task.get(task.name, task.loss_weight))
 
-    def combine(self, task_losses: dict):
+    def combine(self, task_losses: dict, counts=None, training: bool = False):
         return ops.sum(
             ops.stack([self.task_weight(task) * ops.cast(task_losses[task.name], "float32")
                        for task in self.tasks])
