@@ -20,6 +20,7 @@ import keras
 
 from mtl_zoo.heads import build_head
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.result import SharingResult
 from mtl_zoo.tasks import check_unique_names
 
 
@@ -34,21 +35,46 @@ def build_inputs(input_specs: dict) -> dict:
 def build_network(input_specs, trunk, tasks, sharing="hard", name="multi_task_network", **options):
     """Builds the functional multi-output network.
 
+    The sharing scheme returns each task's features (or a `SharingResult`
+    with extra heads, composed outputs and outputs without a loss); every
+    head gets a fresh head layer named after it.
+
     Args:
         input_specs: dict. Input name -> `InputSpec`.
         trunk: `Trunk`. Stem and block factories.
         tasks: list of `Task`.
-        sharing: str. A registered sharing scheme. Defaults to "hard".
+        sharing: str or callable. A registered sharing scheme, or a scheme
+            function `scheme(features, trunk, tasks, **options)`. Defaults
+            to "hard".
         name: str. Name of the Keras model. Defaults to "multi_task_network".
         **options: options of the sharing scheme (e.g. `shared_depth`).
 
     Returns:
-        A functional `keras.Model` whose output is a dict task name -> tensor.
+        A functional `keras.Model` whose output is a dict keyed by task name
+        (plus any outputs the scheme adds without a loss).
     """
     check_unique_names(tasks)
     inputs = build_inputs(input_specs)
-    features = SHARING_SCHEMES.get(sharing)(trunk.stem(inputs), trunk, tasks, **options)
-    outputs = {task.name: build_head(task, features[task.name]) for task in tasks}
+    scheme = sharing if callable(sharing) else SHARING_SCHEMES.get(sharing)
+    result = SharingResult.of(scheme(trunk.stem(inputs), trunk, tasks, **options))
+    heads = {task.name: task for task in tasks if task.name in result.features}
+    heads.update(result.extra_heads)
+    outputs = {name: build_head(head, result.features[name]) for name, head in heads.items()}
+    if result.compose is not None:
+        outputs = dict(result.compose(outputs))
+    missing = [task.name for task in tasks if task.name not in outputs]
+    if missing:
+        raise ValueError(
+            f"Sharing scheme '{sharing}' produced no output for tasks {missing}. "
+            f"Received: outputs={sorted(outputs)}"
+        )
+    clashes = sorted(set(result.extra_outputs) & set(outputs))
+    if clashes:
+        raise ValueError(
+            f"Sharing scheme '{sharing}' adds outputs named like tasks or heads: {clashes}. "
+            f"Received: extra_outputs={sorted(result.extra_outputs)}"
+        )
+    outputs.update(result.extra_outputs)
     return keras.Model(inputs=inputs, outputs=outputs, name=name)
 
 

@@ -1,8 +1,8 @@
 """SavedModel export with one serving signature per task.
 
 The exported SavedModel has a `serving_default` signature returning every
-task's output and one signature per task (named after the task) returning
-that task's output only. Inputs are named as the model's inputs. Loading it
+output and one signature per output (named after the task, or after an
+output without a loss such as gate weights) returning that output only. Inputs are named as the model's inputs. Loading it
 needs TensorFlow only, not mtl_zoo.
 
 Example:
@@ -55,7 +55,7 @@ def export_saved_model(model, path: str) -> str:
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serving_default", _serving_function(model, specs))
-    for name in model.task_names:
+    for name in model.output_keys:
         archive.add_endpoint(name, _serving_function(model, specs, task_name=name))
     archive.write_out(str(path), verbose=False)
     return str(path)

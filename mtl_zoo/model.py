@@ -31,12 +31,14 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from mtl_zoo.auxiliary_loss import auxiliary_loss_layers
 from mtl_zoo.balancing.base import Balancer
 from mtl_zoo.balancing.fixed import FixedWeights
 from mtl_zoo.label_checks import InvalidLabelCounts, check_labels_after
 from mtl_zoo.objective import ObjectiveMean, balanced_objective
 from mtl_zoo.reduction import global_masked_means, replica_share
 from mtl_zoo.registry import BALANCERS
+from mtl_zoo.sharing_map import format_sharing_table, variable_task_map
 from mtl_zoo.task_losses import masked_task_loss_terms
 from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
 from mtl_zoo.tasks import Task, check_unique_names
@@ -78,11 +80,14 @@ class MultiTaskModel(keras.Model):
         self.tasks = [task if isinstance(task, Task) else Task.from_config(task) for task in tasks]
         check_unique_names(self.tasks)
         outputs = network.output if isinstance(network.output, dict) else {}
-        if sorted(outputs) != sorted(self.task_names):
+        if not outputs or not set(self.task_names) <= set(outputs):
             raise ValueError(
                 "The network's outputs must be a dict keyed by the task names "
-                f"{sorted(self.task_names)}. Received: outputs={sorted(outputs) or network.output}"
+                f"{sorted(self.task_names)} (plus any outputs without a loss). "
+                f"Received: outputs={sorted(outputs) or network.output}"
             )
+        self.extra_output_names = [name for name in outputs if name not in self.task_names]
+        self._variable_tasks = None
         # === Layers ===
         self.network = network
         self.balancer = resolve_balancer(balancer)
@@ -92,6 +97,8 @@ class MultiTaskModel(keras.Model):
         self.task_loss_trackers = [keras.metrics.Mean(name=f"{name}_loss") for name in self.task_names]
         self.task_metrics = [make_task_metrics(task) for task in self.tasks]
         self.invalid_label_counts = InvalidLabelCounts(self.tasks)
+        self.auxiliary_losses = auxiliary_loss_layers(network)
+        self.auxiliary_loss_trackers = [keras.metrics.Mean(name=layer.name) for layer in self.auxiliary_losses]
         self.built = True
 
     @property
@@ -100,10 +107,31 @@ class MultiTaskModel(keras.Model):
         return [task.name for task in self.tasks]
 
     @property
+    def output_keys(self) -> list:
+        """Every output's name: the tasks, then outputs without a loss (e.g. gate weights)."""
+        return self.task_names + self.extra_output_names
+
+    @property
+    def variable_tasks(self) -> dict:
+        """Trainable variable path -> the set of tasks whose outputs depend on it.
+
+        Read off the network (see `mtl_zoo.sharing_map`); a variable used by
+        more than one task is shared.
+        """
+        if getattr(self, "_variable_tasks", None) is None:
+            self._variable_tasks = variable_task_map(self.network, self.task_names)
+        return self._variable_tasks
+
+    def sharing_summary(self) -> str:
+        """A table of parameters shared by several tasks and private to each task."""
+        return format_sharing_table(self.network, self.variable_tasks, self.task_names)
+
+    @property
     def metrics(self) -> list:
         return (
             [self.total_loss_tracker]
             + list(self.task_loss_trackers)
+            + list(self.auxiliary_loss_trackers)
             + [metric for metrics in self.task_metrics for metric in metrics]
         )
 
@@ -216,6 +244,7 @@ class MultiTaskModel(keras.Model):
             weights=weights,
             other=other,
             num_invalid=num_invalid,
+            auxiliary=[ops.sum(ops.stack(layer.losses)) if layer.losses else 0.0 for layer in self.auxiliary_losses],
         )
         return total, step
 
@@ -224,6 +253,8 @@ class MultiTaskModel(keras.Model):
         self.total_loss_tracker.update_state(
             step["loss_vector"], step["weights"], step["local_counts"], step["other"]
         )
+        for tracker, value in zip(self.auxiliary_loss_trackers, step["auxiliary"]):
+            tracker.update_state(value)
         for index, (task, tracker, metrics) in enumerate(
             zip(self.tasks, self.task_loss_trackers, self.task_metrics)
         ):

@@ -27,7 +27,7 @@ from mtl_zoo.export import export_saved_model
 TOLERANCE = 1e-5
 
 
-def check_model(model, features: dict, labels: dict, folder, epochs: int = 1) -> dict:
+def check_model(model, features: dict, labels: dict, folder, epochs: int = 1, expected_parameters=None) -> dict:
     """Runs the zoo's model contract checks; raises AssertionError on failure.
 
     Args:
@@ -36,15 +36,25 @@ def check_model(model, features: dict, labels: dict, folder, epochs: int = 1) ->
         labels: dict of numpy arrays. One entry per task.
         folder: str or Path. Scratch folder for saved files.
         epochs: int. Training epochs before the checks. Defaults to 1.
+        expected_parameters: int or None. The parameter count the scheme's
+            closed form gives; checked when given. Defaults to None.
 
     Returns:
         The training history dict.
     """
     folder = Path(folder)
+    if expected_parameters is not None and model.count_params() != expected_parameters:
+        raise AssertionError(
+            f"The model has {model.count_params()} parameters; the closed form gives {expected_parameters}"
+        )
+    unused = sorted(path for path, tasks in model.variable_tasks.items() if not tasks)
+    if unused:
+        raise AssertionError(f"Trainable variables no task output depends on: {unused}")
     if not model.compiled:
         model.compile(optimizer="adam")
     history = model.fit(features, labels, epochs=epochs, batch_size=16, verbose=0).history
     expected_logs = {"loss"} | {f"{task.name}_loss" for task in model.tasks}
+    expected_logs |= {layer.name for layer in model.auxiliary_losses}
     expected_logs |= {f"{task.name}_{metric}" for task in model.tasks for metric in task.metrics}
     if set(history) != expected_logs:
         raise AssertionError(f"fit logs {sorted(history)}, expected {sorted(expected_logs)}")
@@ -52,7 +62,7 @@ def check_model(model, features: dict, labels: dict, folder, epochs: int = 1) ->
         raise AssertionError(f"Non-finite training logs: {history}")
 
     predictions = model.predict(features, verbose=0)
-    if sorted(predictions) != sorted(model.task_names):
+    if sorted(predictions) != sorted(model.output_keys) or not set(model.task_names) <= set(predictions):
         raise AssertionError(f"Outputs {sorted(predictions)} are not keyed by tasks {model.task_names}")
 
     rebuilt = type(model).from_config(model.get_config())
@@ -80,7 +90,7 @@ def check_model(model, features: dict, labels: dict, folder, epochs: int = 1) ->
     difference = max_abs_difference(predictions, {k: v.numpy() for k, v in served_all.items()})
     if difference > TOLERANCE:
         raise AssertionError(f"SavedModel serving_default differs by {difference}")
-    for name in model.task_names:
+    for name in model.output_keys:
         served_task = served.signatures[name](**tensors)
         if list(served_task) != [name]:
             raise AssertionError(f"Signature '{name}' returns {list(served_task)}, expected [{name!r}]")

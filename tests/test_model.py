@@ -96,7 +96,7 @@ def test_labels_must_cover_every_task():
 def test_network_outputs_must_match_tasks():
     model = small_model(TASKS)
     with pytest.raises(ValueError, match="keyed by the task names"):
-        MultiTaskModel(model.network, [Task("digit", "classification", 3)])
+        MultiTaskModel(model.network, [Task("digit", "classification", 3), Task("price", "regression")])
 
 
 def test_fit_on_tf_data_with_per_task_sample_weights_trains_only_weighted_tasks():
