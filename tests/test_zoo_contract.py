@@ -19,10 +19,16 @@ TASKS = [
     Task("tags", "multilabel", classes=2),
     Task("value", "regression", classes=2, head_units=[4]),
 ]
+# Closed forms for the contract trunk (filters=[4], dense_units=[8] on 8x8x1 images):
+CONV = 3 * 3 * 1 * 4 + 4  # conv block: 3x3 kernel, 1 -> 4 channels, then 2x2 pooling to 4x4x4
+DENSE = 4 * 4 * 4 * 8 + 8  # dense block on the flattened 4x4x4 map
+HEADS = (8 * 3 + 3) + (8 + 1) + (8 * 2 + 2) + (8 * 4 + 4 + 4 * 2 + 2)  # digit, flag, tags, value (head_units [4])
+NUM_TASKS = len(TASKS)
+# (scheme, options, parameter count of the contract model by the scheme's closed form)
 SHARING_ROWS = [
-    ("hard", {"shared_depth": 0}),
-    ("hard", {"shared_depth": 1}),
-    ("hard", {}),
+    ("hard", {"shared_depth": 0}, NUM_TASKS * (CONV + DENSE) + HEADS),
+    ("hard", {"shared_depth": 1}, CONV + NUM_TASKS * DENSE + HEADS),
+    ("hard", {}, CONV + DENSE + HEADS),
 ]
 BALANCER_ROWS = [("fixed", {}), ("fixed", {"weights": {"digit": 2.0}})]
 
@@ -48,10 +54,10 @@ def make(sharing, options, balancer="fixed", balancer_options=None):
     return build_model(INPUTS, trunk, TASKS, sharing=sharing, balancer=balancer_object, **options)
 
 
-@pytest.mark.parametrize("sharing, options", SHARING_ROWS, ids=lambda v: str(v))
-def test_sharing_scheme_contract(sharing, options, tmp_path):
+@pytest.mark.parametrize("sharing, options, parameters", SHARING_ROWS, ids=lambda v: str(v))
+def test_sharing_scheme_contract(sharing, options, parameters, tmp_path):
     features, labels = data()
-    check_model(make(sharing, options), features, labels, tmp_path)
+    check_model(make(sharing, options), features, labels, tmp_path, expected_parameters=parameters)
 
 
 @pytest.mark.parametrize("balancer, options", BALANCER_ROWS, ids=lambda v: str(v))
