@@ -27,6 +27,8 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 from keras import ops
@@ -36,12 +38,61 @@ from mtl_zoo.balancing.base import Balancer
 from mtl_zoo.balancing.fixed import FixedWeights
 from mtl_zoo.label_checks import InvalidLabelCounts, check_labels_after
 from mtl_zoo.objective import ObjectiveMean, balanced_objective
-from mtl_zoo.reduction import global_masked_means, replica_share
+from mtl_zoo.reduction import global_masked_shares, global_sum, replica_share
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.sharing_map import format_sharing_table, variable_task_map
+from mtl_zoo.task_gradients import split_direction, task_gradient_matrix
 from mtl_zoo.task_losses import masked_task_loss_terms
 from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
 from mtl_zoo.tasks import Task, check_unique_names
+
+
+@dataclasses.dataclass
+class StepLosses:
+    """The task losses of one step (see `mtl_zoo.reduction`).
+
+    Args:
+        shares: `[num_tasks]` this replica's shares of the global means.
+        means: `[num_tasks]` per-task means over the global batch.
+        counts: `[num_tasks]` observed labels in the global batch.
+        local_counts: `[num_tasks]` observed labels on this replica.
+        num_invalid: `[num_tasks]` labels the tasks cannot have.
+    """
+
+    shares: object
+    means: object
+    counts: object
+    local_counts: object
+    num_invalid: object
+
+
+@dataclasses.dataclass
+class Step:
+    """Everything one training or evaluation step computed, for the update and the logs."""
+
+    labels: dict
+    predictions: dict
+    sample_weight: object
+    losses: StepLosses
+    objective: object
+    weights: object
+    extra_loss: object
+    auxiliary: list
+
+
+class BalancerHooks(keras.callbacks.Callback):
+    """Calls the balancer's `on_epoch_end` after every epoch of `fit`.
+
+    Args:
+        balancer: `Balancer`.
+    """
+
+    def __init__(self, balancer):
+        super().__init__()
+        self.balancer = balancer
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.balancer.on_epoch_end(epoch, logs or {})
 
 
 def resolve_balancer(balancer) -> Balancer:
@@ -200,13 +251,13 @@ class MultiTaskModel(keras.Model):
             sample_weight: tensor, dict of tensors or None. Per-example
                 (or per-element) weights, shared by all tasks or given per task.
         """
-        loss_vector, count_vector, _, _ = self._task_loss_vectors(labels, predictions, sample_weight)
-        losses = dict(zip(self.task_names, tf.unstack(loss_vector)))
-        counts = dict(zip(self.task_names, tf.unstack(count_vector)))
-        return losses, counts
+        losses = self._task_losses(labels, predictions, sample_weight)
+        return (
+            dict(zip(self.task_names, tf.unstack(losses.means))),
+            dict(zip(self.task_names, tf.unstack(losses.counts))),
+        )
 
-    def _task_loss_vectors(self, labels, predictions, sample_weight):
-        """Per-task global means, global counts, local counts and invalid counts."""
+    def _task_losses(self, labels, predictions, sample_weight) -> "StepLosses":
         labels = self._task_labels(labels)
         terms = [
             masked_task_loss_terms(
@@ -218,74 +269,116 @@ class MultiTaskModel(keras.Model):
             for task in self.tasks
         ]
         local_counts = ops.stack([term.count for term in terms])
-        means, counts = global_masked_means(ops.stack([term.total for term in terms]), local_counts)
-        return means, counts, local_counts, ops.stack([term.num_invalid for term in terms])
+        shares, counts = global_masked_shares(ops.stack([term.total for term in terms]), local_counts)
+        return StepLosses(
+            shares=shares,
+            means=global_sum(shares),
+            counts=counts,
+            local_counts=local_counts,
+            num_invalid=ops.stack([term.num_invalid for term in terms]),
+        )
 
-    def _objective(self, data, training: bool):
-        """Forward pass, losses and objective of one step; returns what the step needs."""
+    def _forward(self, data, training: bool) -> "Step":
+        """Forward pass, task losses, objective and auxiliary terms of one step."""
         features, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         predictions = self(features, training=training)
-        loss_vector, counts, local_counts, num_invalid = self._task_loss_vectors(
-            labels, predictions, sample_weight
-        )
+        losses = self._task_losses(labels, predictions, sample_weight)
         objective, weights = balanced_objective(
-            self.balancer, self.task_names, loss_vector, counts, training=training
+            self.balancer, self.task_names, losses.means, losses.counts, training=training
         )
-        other = objective - ops.sum(weights * loss_vector)
-        if self.losses:
-            other = other + ops.sum(ops.stack(self.losses))
-        total = ops.sum(weights * loss_vector) + other
-        step = dict(
+        auxiliary = [ops.sum(ops.stack(layer.losses)) if layer.losses else 0.0 for layer in self.auxiliary_losses]
+        extra = ops.sum(ops.stack(self.losses)) if self.losses else 0.0
+        return Step(
             labels=labels,
             predictions=predictions,
             sample_weight=sample_weight,
-            loss_vector=loss_vector,
-            local_counts=local_counts,
+            losses=losses,
+            objective=objective,
             weights=weights,
-            other=other,
-            num_invalid=num_invalid,
-            auxiliary=[ops.sum(ops.stack(layer.losses)) if layer.losses else 0.0 for layer in self.auxiliary_losses],
+            extra_loss=extra,
+            auxiliary=auxiliary,
         )
-        return total, step
 
-    def _update_metrics(self, step):
-        self.invalid_label_counts.update_state(step["num_invalid"])
-        self.total_loss_tracker.update_state(
-            step["loss_vector"], step["weights"], step["local_counts"], step["other"]
-        )
-        for tracker, value in zip(self.auxiliary_loss_trackers, step["auxiliary"]):
+    def _update_metrics(self, step: "Step"):
+        losses = step.losses
+        self.invalid_label_counts.update_state(losses.num_invalid)
+        other = step.objective - ops.sum(step.weights * losses.means) + step.extra_loss
+        self.total_loss_tracker.update_state(losses.means, step.weights, losses.local_counts, other)
+        for tracker, value in zip(self.auxiliary_loss_trackers, step.auxiliary):
             tracker.update_state(value)
         for index, (task, tracker, metrics) in enumerate(
             zip(self.tasks, self.task_loss_trackers, self.task_metrics)
         ):
-            tracker.update_state(step["loss_vector"][index], sample_weight=step["local_counts"][index])
+            tracker.update_state(losses.means[index], sample_weight=losses.local_counts[index])
             update_task_metrics(
                 metrics,
                 task,
-                step["labels"][task.name],
-                step["predictions"][task.name],
-                self._task_sample_weight(step["sample_weight"], task.name),
+                step.labels[task.name],
+                step.predictions[task.name],
+                self._task_sample_weight(step.sample_weight, task.name),
             )
         return {metric.name: metric.result() for metric in self.metrics}
 
     # === Training and evaluation steps ===
 
     def train_step(self, data):
+        if self.balancer.uses_task_gradients:
+            return self._task_gradient_train_step(data)
         with tf.GradientTape() as tape:
-            total, step = self._objective(data, training=True)
-            scaled = self.optimizer.scale_loss(replica_share(total))
+            step = self._forward(data, training=True)
+            scaled = self.optimizer.scale_loss(replica_share(step.objective + step.extra_loss))
         variables = self.trainable_variables
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply(gradients, variables)
         return self._update_metrics(step)
 
-    def test_step(self, data):
-        _, step = self._objective(data, training=False)
+    def _task_gradient_train_step(self, data):
+        """One step of a gradient balancer: shared variables follow `balancer.aggregate`.
+
+        Per-task gradients of the shared variables are taken of this
+        replica's shares of the task losses and summed over replicas, so the
+        balancer sees the global per-task gradients; every private variable
+        gets its own task's gradient (plus any auxiliary terms).
+        """
+        shared, private = self._shared_and_private_variables()
+        with tf.GradientTape(persistent=True) as tape:
+            step = self._forward(data, training=True)
+            weighted_shares = step.losses.shares * self._loss_weights
+            private_objective = ops.sum(weighted_shares) + replica_share(step.extra_loss)
+        matrix = global_sum(
+            task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradients)
+        )
+        direction = self.balancer.aggregate(matrix)
+        gradients = split_direction(replica_share(direction), shared)
+        if self.losses:
+            extra = tape.gradient(replica_share(step.extra_loss), shared)
+            gradients = [g if e is None else g + e for g, e in zip(gradients, extra)]
+        gradients += tape.gradient(private_objective, private)
+        del tape
+        pairs = [(g, v) for g, v in zip(gradients, shared + private) if g is not None]
+        self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         return self._update_metrics(step)
+
+    @property
+    def _loss_weights(self):
+        return ops.convert_to_tensor([task.loss_weight for task in self.tasks], "float32")
+
+    def _shared_and_private_variables(self):
+        """Trainable variables used by 2+ tasks, and all the others."""
+        mapping = self.variable_tasks
+        shared, private = [], []
+        for variable in self.trainable_variables:
+            (shared if len(mapping.get(variable.path, ())) > 1 else private).append(variable)
+        return shared, private
+
+    def test_step(self, data):
+        return self._update_metrics(self._forward(data, training=False))
 
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:
             return self.train_function
+        if self.balancer.uses_task_gradients:
+            self.variable_tasks  # noqa: B018  (computed eagerly, before tracing)
         super().make_train_function(force)
         self.train_function = check_labels_after(self.train_function, self.invalid_label_counts)
         return self.train_function
@@ -296,6 +389,13 @@ class MultiTaskModel(keras.Model):
         super().make_test_function(force)
         self.test_function = check_labels_after(self.test_function, self.invalid_label_counts)
         return self.test_function
+
+    def fit(self, *args, callbacks=None, **kwargs):
+        """`keras.Model.fit`, plus the balancer's per-epoch hook (`Balancer.on_epoch_end`)."""
+        callbacks = list(callbacks or [])
+        if not any(isinstance(callback, BalancerHooks) for callback in callbacks):
+            callbacks.append(BalancerHooks(self.balancer))
+        return super().fit(*args, callbacks=callbacks, **kwargs)
 
     # === Config ===
 

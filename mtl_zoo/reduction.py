@@ -51,6 +51,27 @@ def global_sum(value):
     return context.all_reduce(tf.distribute.ReduceOp.SUM, value)
 
 
+def global_masked_shares(local_totals, local_counts):
+    """Returns this replica's shares of the per-task global means, and the global counts.
+
+    A share is `local total / global count`; the shares of all replicas add
+    up to the global mean, and so do their gradients. Per-task gradients
+    taken of the shares and summed across replicas are exact (this is what
+    gradient balancers use).
+
+    Args:
+        local_totals: float32 tensor `[num_tasks]`. This replica's sums of
+            per-label losses over observed labels (differentiable).
+        local_counts: float32 tensor `[num_tasks]`. This replica's numbers
+            of observed labels.
+
+    Returns:
+        A pair of `[num_tasks]` tensors: the shares and the global counts.
+    """
+    counts = global_sum(tf.stop_gradient(local_counts))
+    return local_totals / tf.maximum(counts, 1.0), counts
+
+
 def global_masked_means(local_totals, local_counts):
     """Returns per-task means over the global batch and the global counts.
 
@@ -64,8 +85,7 @@ def global_masked_means(local_totals, local_counts):
         A pair of `[num_tasks]` tensors: the global means (0 for a task with
         no observed label anywhere) and the global counts.
     """
-    counts = global_sum(tf.stop_gradient(local_counts))
-    shares = local_totals / tf.maximum(counts, 1.0)
+    shares, counts = global_masked_shares(local_totals, local_counts)
     return global_sum(shares), counts
 
 
@@ -79,4 +99,5 @@ def replica_share(objective):
     Args:
         objective: scalar tensor, identical on every replica.
     """
+    objective = tf.convert_to_tensor(objective, dtype_hint=tf.float32)
     return objective / tf.cast(num_replicas(), objective.dtype)

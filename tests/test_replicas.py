@@ -28,7 +28,20 @@ def labels_missing_unevenly():
     return {"digit": digit, "flag": flag, "value": value}
 
 
-def one_step_weights(strategy, images, labels):
+def make_balancer(name):
+    import tensorflow as tf
+
+    from mtl_zoo.balancing.base import GradientBalancer
+    from mtl_zoo.registry import BALANCERS
+
+    class SumOfTaskGradients(GradientBalancer):
+        def aggregate(self, grads):
+            return tf.reduce_sum(grads, axis=0)
+
+    return SumOfTaskGradients() if name == "sum_of_task_gradients" else BALANCERS.get(name)()
+
+
+def one_step_weights(strategy, images, labels, balancer):
     import keras
     import tensorflow as tf
 
@@ -39,41 +52,57 @@ def one_step_weights(strategy, images, labels):
     tasks = [Task("digit", "classification", 3), Task("flag", "binary"), Task("value", "regression")]
     with strategy.scope():
         keras.utils.set_random_seed(3)
-        model = build_model(inputs, vision_conv(inputs, filters=[4], dense_units=[8]), tasks, shared_depth=1)
+        model = build_model(inputs, vision_conv(inputs, filters=[4], dense_units=[8]), tasks, shared_depth=1,
+                            balancer=make_balancer(balancer))
         model.compile(optimizer=keras.optimizers.SGD(1.0))
     dataset = tf.data.Dataset.from_tensor_slices(({"image": images}, labels)).batch(GLOBAL_BATCH)
-    logs = model.fit(dataset, epochs=1, verbose=0).history
+    logs = model.fit(dataset, epochs=1, verbose=0, shuffle=False).history
     return {v.path: v.numpy().tolist() for v in model.trainable_variables}, logs
 
 
 def compare_in_this_process():
     import tensorflow as tf
 
+    from mtl_zoo.registry import BALANCERS
+
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     images = np.random.default_rng(12).random((GLOBAL_BATCH, 6, 6, 1), dtype="float32")
     labels = labels_missing_unevenly()
-    single, single_logs = one_step_weights(tf.distribute.OneDeviceStrategy("/cpu:0"), images, labels)
     mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    mirrored, mirrored_logs = one_step_weights(mirrored_strategy, images, labels)
-    return {
-        "replicas": mirrored_strategy.num_replicas_in_sync,
-        "relative_difference": {
-            path: float(np.max(np.abs(np.subtract(single[path], mirrored[path]))) / np.max(np.abs(single[path])))
-            for path in single
-        },
-        "logs": [single_logs, mirrored_logs],
-    }
+    results = {}
+    for balancer in BALANCERS.names() + ["sum_of_task_gradients"]:
+        single, single_logs = one_step_weights(tf.distribute.OneDeviceStrategy("/cpu:0"), images, labels, balancer)
+        mirrored, mirrored_logs = one_step_weights(mirrored_strategy, images, labels, balancer)
+        results[balancer] = {
+            "relative_difference": {
+                path: float(np.max(np.abs(np.subtract(single[path], mirrored[path]))) / np.max(np.abs(single[path])))
+                for path in single
+            },
+            "logs": [single_logs, mirrored_logs],
+        }
+    return {"replicas": mirrored_strategy.num_replicas_in_sync, "balancers": results}
 
 
-@pytest.mark.slow
-def test_one_step_on_two_replicas_equals_one_device():
-    completed = subprocess.run(
-        [sys.executable, __file__], capture_output=True, text=True, timeout=600
-    )
+@pytest.fixture(scope="module")
+def replica_comparison():
+    completed = subprocess.run([sys.executable, __file__], capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["replicas"] == 2
+    return result["balancers"]
+
+
+def balancer_names():
+    from mtl_zoo.registry import BALANCERS
+
+    return BALANCERS.names() + ["sum_of_task_gradients"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("balancer", balancer_names())
+def test_one_step_on_two_replicas_equals_one_device(replica_comparison, balancer):
+    result = replica_comparison[balancer]
     assert len(result["relative_difference"]) >= 8
     worst = max(result["relative_difference"].items(), key=lambda item: item[1])
     assert worst[1] <= 1e-6, f"variable {worst[0]} differs by {worst[1]:.3g} (relative)"

@@ -11,6 +11,18 @@ gets is read off the objective (`mtl_zoo.objective.balanced_objective`), so a
 balancer never reports weights separately. A balancer never needs to know
 the architecture.
 
+A *gradient* balancer (`GradientBalancer`) instead combines the tasks'
+gradients of the shared variables: `aggregate(grads)` takes the
+`[num_tasks, dim]` matrix (summed over replicas, so every replica sees the
+global per-task gradients) and returns one `[dim]` update direction; the
+shared variables (read off the network, `MultiTaskModel.variable_tasks`) get
+that direction and every task-private variable its own task's gradient.
+`combine` still gives the logged objective.
+
+Both kinds may keep state between steps and epochs: `on_epoch_end(epoch,
+logs)` runs after every epoch of `MultiTaskModel.fit` (eagerly, outside the
+compiled step).
+
 Subclasses implement `combine`, may create variables in `build_for_tasks`, and
 return their constructor arguments from `get_config`.
 
@@ -65,5 +77,56 @@ class Balancer(keras.layers.Layer):
         """
         raise NotImplementedError(f"{type(self).__name__} must implement combine().")
 
+    uses_task_gradients = False
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        """Runs after each training epoch (eagerly); override to update per-epoch state.
+
+        Args:
+            epoch: int. Index of the epoch that ended.
+            logs: dict. The epoch's logs (task losses and metrics).
+        """
+
     def call(self, task_losses, counts=None, training=False):
         return self.combine(task_losses, counts=counts, training=training)
+
+
+class GradientBalancer(Balancer):
+    """Base class of balancers that combine per-task gradients of the shared variables.
+
+    Subclasses implement `aggregate`, a function of the gradient matrix only
+    (so it can be checked on fixed matrices). The logged objective is the
+    weighted sum of the task losses with each task's `loss_weight`.
+
+    Args:
+        task_gradients: str. How per-task gradients are computed:
+            "vectorized" (one Jacobian pass) or "loop" (one backward pass per
+            task). Defaults to "vectorized".
+        **kwargs: Keras layer arguments.
+    """
+
+    uses_task_gradients = True
+
+    def __init__(self, task_gradients: str = "vectorized", **kwargs):
+        super().__init__(**kwargs)
+        if task_gradients not in ("vectorized", "loop"):
+            raise ValueError(
+                "task_gradients must be 'vectorized' or 'loop'. "
+                f"Received: task_gradients={task_gradients!r}"
+            )
+        self.task_gradients = task_gradients
+
+    def aggregate(self, grads):
+        """Returns the update direction `[dim]` from per-task gradients `[num_tasks, dim]`.
+
+        Args:
+            grads: float32 tensor `[num_tasks, dim]`; row t is task t's
+                gradient of its loss with respect to the shared variables.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement aggregate().")
+
+    def combine(self, task_losses: dict, counts=None, training: bool = False):
+        return sum(task.loss_weight * task_losses[task.name] for task in self.tasks)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "task_gradients": self.task_gradients}
