@@ -22,7 +22,7 @@ Example:
 >>> y = {"left_digit": np.array([1, 2, -1, 3]), "right_digit": np.array([0, 0, 1, 1])}
 >>> history = model.fit(x, y, epochs=1, verbose=0)
 >>> sorted(history.history)[:3]
-['left_digit_accuracy', 'left_digit_loss', 'loss']
+['left_digit_accuracy', 'left_digit_loss', 'left_digit_weight']
 """
 
 from __future__ import annotations
@@ -68,7 +68,12 @@ class StepLosses:
 
 @dataclasses.dataclass
 class Step:
-    """Everything one training or evaluation step computed, for the update and the logs."""
+    """Everything one training or evaluation step computed, for the update and the logs.
+
+    `weights` are the task losses' weights in the objective; `task_weights`,
+    when set (gradient balancers), the weights the update actually gave the
+    tasks, logged as `{task}_weight`.
+    """
 
     labels: dict
     predictions: dict
@@ -78,6 +83,7 @@ class Step:
     weights: object
     extra_loss: object
     auxiliary: list
+    task_weights: object = None
 
 
 class BalancerHooks(keras.callbacks.Callback):
@@ -150,6 +156,7 @@ class MultiTaskModel(keras.Model):
         self.invalid_label_counts = InvalidLabelCounts(self.tasks)
         self.auxiliary_losses = auxiliary_loss_layers(network)
         self.auxiliary_loss_trackers = [keras.metrics.Mean(name=layer.name) for layer in self.auxiliary_losses]
+        self.task_weight_trackers = [keras.metrics.Mean(name=f"{name}_weight") for name in self.task_names]
         self.built = True
 
     @property
@@ -183,6 +190,7 @@ class MultiTaskModel(keras.Model):
             [self.total_loss_tracker]
             + list(self.task_loss_trackers)
             + list(self.auxiliary_loss_trackers)
+            + list(self.task_weight_trackers)
             + [metric for metrics in self.task_metrics for metric in metrics]
         )
 
@@ -306,6 +314,8 @@ class MultiTaskModel(keras.Model):
         self.total_loss_tracker.update_state(losses.means, step.weights, losses.local_counts, other)
         for tracker, value in zip(self.auxiliary_loss_trackers, step.auxiliary):
             tracker.update_state(value)
+        for index, tracker in enumerate(self.task_weight_trackers):
+            tracker.update_state((step.weights if step.task_weights is None else step.task_weights)[index])
         for index, (task, tracker, metrics) in enumerate(
             zip(self.tasks, self.task_loss_trackers, self.task_metrics)
         ):
@@ -349,6 +359,7 @@ class MultiTaskModel(keras.Model):
             task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradients)
         )
         direction = self.balancer.aggregate(matrix)
+        step.task_weights = self.balancer.implied_weights(matrix, direction)
         gradients = split_direction(replica_share(direction), shared)
         if self.losses:
             extra = tape.gradient(replica_share(step.extra_loss), shared)

@@ -35,7 +35,9 @@ def test_fit_logs_total_and_per_task_loss_and_metrics():
     model.compile(optimizer="adam")
     features, labels = batch()
     history = model.fit(features, labels, epochs=2, batch_size=8, verbose=0).history
-    assert sorted(history) == ["digit_accuracy", "digit_loss", "loss", "value_loss", "value_mae"]
+    assert sorted(history) == [
+        "digit_accuracy", "digit_loss", "digit_weight", "loss", "value_loss", "value_mae", "value_weight"
+    ]
     assert all(len(values) == 2 for values in history.values())
 
 

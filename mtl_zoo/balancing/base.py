@@ -37,6 +37,7 @@ Example:
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 
 class Balancer(keras.layers.Layer):
@@ -124,6 +125,20 @@ class GradientBalancer(Balancer):
                 gradient of its loss with respect to the shared variables.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement aggregate().")
+
+    def implied_weights(self, grads, direction):
+        """Per-task weights `a` with `direction ~= sum_t a_t grads[t]` (least squares), for the logs.
+
+        Methods that compute explicit weights may override this.
+
+        Args:
+            grads: float32 tensor `[num_tasks, dim]`.
+            direction: float32 tensor `[dim]`, returned by `aggregate`.
+        """
+        gram = tf.matmul(grads, grads, transpose_b=True)
+        regularized = gram + 1e-8 * tf.linalg.trace(gram) * tf.eye(tf.shape(gram)[0]) + 1e-20 * tf.eye(tf.shape(gram)[0])
+        target = tf.linalg.matvec(grads, direction)
+        return tf.linalg.solve(regularized, target[:, None])[:, 0]
 
     def combine(self, task_losses: dict, counts=None, training: bool = False):
         return sum(task.loss_weight * task_losses[task.name] for task in self.tasks)

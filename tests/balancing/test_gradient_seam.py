@@ -79,3 +79,12 @@ def test_shared_variables_follow_the_direction_and_private_ones_their_own_task()
         digit = 0.5 * losses["digit"]
     expected = kernel.numpy() - 0.5 * tape.gradient(digit, kernel).numpy()
     np.testing.assert_allclose(after["shared_block_1/shared_block_1_conv/kernel"], expected, rtol=1e-5, atol=1e-7)
+
+
+def test_logged_task_weights():
+    """Fixed weights log each task's loss_weight; summed gradients imply weight 1 per (weighted) row."""
+    *_, fixed_logs = one_step("fixed")
+    assert fixed_logs["digit_weight"][0] == pytest.approx(0.5) and fixed_logs["flag_weight"][0] == pytest.approx(1.0)
+    *_, summed_logs = one_step(SumOfGradients())
+    for name in ("digit", "flag", "value"):
+        assert summed_logs[f"{name}_weight"][0] == pytest.approx(1.0, rel=1e-3)
