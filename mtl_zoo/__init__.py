@@ -4,6 +4,11 @@ One model, several related tasks, parameters shared between them. Build a
 model from a trunk, a sharing scheme and a list of tasks, train it with plain
 `model.fit`, and export it with one serving signature per task.
 
+`import mtl_zoo` is light: TensorFlow and Keras are imported the first time a
+public name (`mtl_zoo.Task`, `mtl_zoo.build_model`, ...) is used, which also
+registers every built-in component and Keras class. Submodules load on first
+use too (`mtl_zoo.export`, `mtl_zoo.data`, `mtl_zoo.trunks.vision`, ...).
+
 Example:
 
 >>> import mtl_zoo
@@ -14,27 +19,55 @@ Example:
 ...                                     Task("right_digit", "classification", 10)])
 """
 
-from mtl_zoo import balancing, data, sharing, trunks
-from mtl_zoo.balancing import Balancer, FixedWeights
-from mtl_zoo.builders import build_model, build_network
-from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
-from mtl_zoo.model import MultiTaskModel
-from mtl_zoo.tasks import Task
+import importlib
+import importlib.util
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Balancer",
-    "DataSource",
-    "FixedWeights",
-    "InputSpec",
-    "LabelSpec",
-    "MultiTaskModel",
-    "Task",
-    "balancing",
-    "build_model",
-    "build_network",
-    "data",
-    "sharing",
-    "trunks",
-]
+# Public name -> module that defines it; imported on first use (PEP 562).
+_PUBLIC_NAMES = {
+    "Balancer": "mtl_zoo.balancing",
+    "DataSource": "mtl_zoo.data.source",
+    "FixedWeights": "mtl_zoo.balancing",
+    "InputSpec": "mtl_zoo.data.source",
+    "LabelSpec": "mtl_zoo.data.source",
+    "MultiTaskModel": "mtl_zoo.model",
+    "Task": "mtl_zoo.tasks",
+    "build_model": "mtl_zoo.builders",
+    "build_network": "mtl_zoo.builders",
+    "load_model": "mtl_zoo.artifacts",
+}
+
+# Importing these registers every built-in component and Keras class.
+_LIBRARY_MODULES = (
+    "mtl_zoo.tasks",
+    "mtl_zoo.balancing",
+    "mtl_zoo.trunks",
+    "mtl_zoo.sharing",
+    "mtl_zoo.builders",
+    "mtl_zoo.model",
+    "mtl_zoo.data",
+)
+
+__all__ = sorted([*_PUBLIC_NAMES, "balancing", "data", "export", "sharing", "trunks"])
+
+
+def _import_library() -> None:
+    """Imports the modules that register the built-in components and Keras classes."""
+    for module in _LIBRARY_MODULES:
+        importlib.import_module(module)
+
+
+def __getattr__(name):
+    if name in _PUBLIC_NAMES:
+        _import_library()
+        value = getattr(importlib.import_module(_PUBLIC_NAMES[name]), name)
+        globals()[name] = value
+        return value
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,7 +1,10 @@
 """Artifacts: the folder a training run leaves behind, written safely.
 
 A finished artifact folder holds `model.keras`, `saved_model/` (one serving
-signature per task plus `serving_default`), `metrics.json` and `recipe.yaml`.
+signature per task plus `serving_default`), `metrics.json` (test metrics,
+timing, the model card of inputs and outputs, versions and the resolved
+recipe), `recipe.yaml`, `learning_curves.png` and, when the run recorded
+them, TensorBoard logs in `tensorboard/`.
 A run writes into a hidden staging folder beside the target and only moves it
 into place once everything is written and checked, so a failed or interrupted
 run never damages a finished artifact; replacing one needs `overwrite=True`.
@@ -18,20 +21,24 @@ import json
 import os
 import platform
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+import yaml
 
 from mtl_zoo.export import export_saved_model
-from mtl_zoo.recipes import dump_recipe
+from mtl_zoo.plots import plot_learning_curves
 
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
 METRICS_FILE = "metrics.json"
 RECIPE_FILE = "recipe.yaml"
+CURVES_FILE = "learning_curves.png"
+TENSORBOARD_DIR = "tensorboard"
 ROUND_TRIP_TOLERANCE = 1e-5
 
 
@@ -93,7 +100,7 @@ def max_abs_difference(first: dict, second: dict) -> float:
 def check_round_trips(model, folder: Path, features: dict) -> dict:
     """Reloads `.keras` and the SavedModel from `folder`; returns their max abs differences."""
     expected = {name: value.numpy() for name, value in model(features, training=False).items()}
-    reloaded = keras.models.load_model(folder / MODEL_FILE)
+    reloaded = load_model(folder / MODEL_FILE)
     served = tf.saved_model.load(str(folder / SAVED_MODEL_DIR))
     return {
         "keras": max_abs_difference(expected, reloaded.predict(features, verbose=0)),
@@ -101,12 +108,118 @@ def check_round_trips(model, folder: Path, features: dict) -> dict:
     }
 
 
+def load_model(path, **options):
+    """Loads a `.keras` model written by mtl_zoo, registering mtl_zoo's Keras classes first.
+
+    `keras.models.load_model` alone can only rebuild a `MultiTaskModel` once
+    mtl_zoo's classes are registered (any use of `mtl_zoo.Task`,
+    `mtl_zoo.build_model`, ... registers them); this function does that for you.
+
+    Args:
+        path: str or Path. A `.keras` file, e.g. `saved_models/<recipe>/model.keras`.
+        **options: passed on to `keras.models.load_model` (e.g. `compile=False`).
+
+    Returns:
+        The `MultiTaskModel`.
+
+    Example:
+
+    >>> import mtl_zoo
+    >>> model = mtl_zoo.load_model("saved_models/multidigits_hard/model.keras")  # doctest: +SKIP
+    """
+    import mtl_zoo
+
+    mtl_zoo._import_library()
+    return keras.models.load_model(path, **options)
+
+
 def count_parameters(model) -> int:
     """Number of weights (trainable and not) in the model."""
     return int(sum(np.prod(variable.shape) for variable in model.weights))
 
 
-def write_artifact(result, recipe, target, overwrite: bool = False) -> Path:
+def source_revision() -> dict:
+    """The package version and, when mtl_zoo runs from a git checkout, its commit.
+
+    Returns:
+        `{"package_version": str, "git_commit": str or None, "git_dirty": bool
+        or None}`; `git_dirty` says whether tracked files differ from the
+        commit. Both git fields are None outside a checkout of mtl_zoo itself
+        (e.g. an installed wheel) or without git.
+
+    Example:
+
+    >>> sorted(source_revision())
+    ['git_commit', 'git_dirty', 'package_version']
+    """
+    import mtl_zoo
+
+    revision = {"package_version": mtl_zoo.__version__, "git_commit": None, "git_dirty": None}
+    project = Path(mtl_zoo.__file__).resolve().parent.parent
+
+    def git(*arguments):
+        return subprocess.run(["git", "-C", str(project), *arguments], capture_output=True, text=True,
+                              timeout=10, check=True).stdout
+
+    try:
+        toplevel, commit = git("rev-parse", "--show-toplevel", "HEAD").split()
+        if Path(toplevel).resolve() == project:
+            revision["git_commit"] = commit
+            revision["git_dirty"] = bool(git("status", "--porcelain", "--untracked-files=no").strip())
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass
+    return revision
+
+
+def resolved_recipe(recipe, model) -> dict:
+    """The recipe as plain data, with every task's loss and metrics as the model uses them.
+
+    Args:
+        recipe: `Recipe`. The validated recipe.
+        model: `MultiTaskModel`. The model built from it (its `Task`s hold the
+            kind's default loss and metrics where the recipe named none).
+
+    Returns:
+        A dict that `mtl_zoo.recipes.validate_recipe` accepts.
+    """
+    document = recipe.model_dump(mode="json")
+    tasks = {task.name: task for task in model.tasks}
+    for entry in document["tasks"]:
+        entry["loss"] = tasks[entry["name"]].loss
+        entry["metrics"] = list(tasks[entry["name"]].metrics)
+    return document
+
+
+def model_card(model, recipe) -> dict:
+    """What a served model takes and returns: `{"inputs": {...}, "outputs": {...}}`.
+
+    Inputs are named as the SavedModel signatures take them, with shape (per
+    example), dtype, the value range the data set feeds and a description;
+    outputs have their task kind, shape and output activation.
+
+    Args:
+        model: `MultiTaskModel`. The trained model.
+        recipe: `Recipe`. Names the data set whose input specs give the ranges.
+    """
+    from mtl_zoo.registry import DATASETS
+
+    specs = DATASETS.get(recipe.data.name).inputs
+    inputs = {}
+    for tensor in model.network.inputs:
+        spec = specs.get(tensor.name)
+        inputs[tensor.name] = {
+            **(spec.card() if spec is not None else {"value_range": None, "description": ""}),
+            "shape": [int(size) if size is not None else None for size in tensor.shape[1:]],
+            "dtype": str(tensor.dtype),
+        }
+    outputs = {
+        task.name: {"kind": task.kind, "shape": [task.units], "activation": task.kind_spec.activation}
+        for task in model.tasks
+    }
+    return {"inputs": inputs, "outputs": outputs}
+
+
+def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_logs=None) -> Path:
     """Writes a training run to `target` atomically.
 
     Args:
@@ -115,6 +228,9 @@ def write_artifact(result, recipe, target, overwrite: bool = False) -> Path:
         target: str or Path. Destination folder.
         overwrite: bool. Replace a folder that already holds files.
             Defaults to False.
+        tensorboard_logs: str, Path or None. A folder of TensorBoard logs
+            written during training, moved into `target/tensorboard/`.
+            Defaults to None.
 
     Returns:
         The target folder.
@@ -125,28 +241,41 @@ def write_artifact(result, recipe, target, overwrite: bool = False) -> Path:
     try:
         result.model.save(staging / MODEL_FILE)
         export_saved_model(result.model, staging / SAVED_MODEL_DIR)
-        (staging / RECIPE_FILE).write_text(dump_recipe(recipe))
+        resolved = resolved_recipe(recipe, result.model)
+        (staging / RECIPE_FILE).write_text(yaml.safe_dump(resolved, sort_keys=False))
         round_trip = check_round_trips(result.model, staging, result.test_batch[0])
         if max(round_trip.values()) > ROUND_TRIP_TOLERANCE:
             raise ArtifactError(
                 f"Reloaded model outputs differ from the trained model by more than "
                 f"{ROUND_TRIP_TOLERANCE}; nothing was written to {target}. Received: {round_trip}"
             )
+        plot_learning_curves(
+            result.history, {task.name: list(task.metrics) for task in result.model.tasks}, staging / CURVES_FILE
+        )
+        if tensorboard_logs is not None:
+            shutil.copytree(tensorboard_logs, staging / TENSORBOARD_DIR)
         metrics = {
             "recipe": recipe.name,
             "test": result.test_metrics,
             "epochs": recipe.training.epochs,
-            "wall_time_seconds": round(result.wall_time_seconds, 3),
+            "timing": {
+                "train_seconds": round(result.train_seconds, 3),
+                "evaluation_seconds": round(result.evaluation_seconds, 3),
+                "train_examples": result.train_examples,
+                "examples_per_second": round(result.examples_per_second, 1),
+            },
             "parameters": count_parameters(result.model),
+            **model_card(result.model, recipe),
             "round_trip_max_abs_difference": round_trip,
             "history": result.history,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            **source_revision(),
             "versions": {
                 "python": platform.python_version(),
                 "tensorflow": tf.__version__,
                 "keras": keras.__version__,
             },
-            "resolved_recipe": recipe.model_dump(mode="json"),
+            "resolved_recipe": resolved,
         }
         (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
         replace_folder(staging, target)

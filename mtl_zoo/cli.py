@@ -4,32 +4,96 @@ Every command is a thin layer over the library: recipes (`mtl_zoo.recipes`),
 training (`mtl_zoo.training`) and artifacts (`mtl_zoo.artifacts`). User
 mistakes print one line, `mtl-zoo: error: ...`, and exit with status 2.
 
+The command line, never the library, makes the process-wide settings: it
+hides TensorFlow's start-up logs, absl/TFDS info lines and progress bars
+unless `--verbose` is given, and enables op determinism before training when
+the recipe asks for it (`training.deterministic`, the default). TensorFlow is
+imported only once a command runs, so `--help` and `--version` answer at once.
+
 Example:
 
     mtl-zoo train recipes/multidigits_hard.yaml --set training.epochs=2
     mtl-zoo evaluate saved_models/multidigits_hard
     mtl-zoo export saved_models/multidigits_hard --output /tmp/serving --overwrite
     mtl-zoo list --json
+    mtl-zoo --verbose list
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
 from pathlib import Path
 
+from mtl_zoo import __version__
+
 DEFAULT_OUTPUT_ROOT = "saved_models"
 
 
-def _quiet_tensorflow() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+@contextlib.contextmanager
+def _silenced_standard_error():
+    """Points file descriptor 2 at /dev/null (C++ code writes there directly), then restores it."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def configure_output(verbose: bool) -> None:
+    """Quiets TensorFlow, absl and TFDS for a command unless `verbose`; imports TensorFlow.
+
+    Args:
+        verbose: bool. Leave TensorFlow's start-up lines (CUDA probing,
+            CPU feature notices), absl info and warnings and TFDS progress bars on.
+    """
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # the same CPU numerics on every run
+    if verbose:
+        import tensorflow  # noqa: F401
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # TFDS "Generating ... examples" progress bars
+    with _silenced_standard_error():  # lines logged before TensorFlow applies its log level
+        import tensorflow  # noqa: F401
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+
+
+@contextlib.contextmanager
+def _quiet_standard_output(verbose: bool):
+    """Swallows what libraries print to standard output (TFDS's "Downloading and preparing ...")."""
+    if verbose:
+        yield
+        return
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+def prepare_data(recipe, split: str, verbose: bool) -> None:
+    """Loads `split` once so a data set built on first use (TFDS) is built before training."""
+    from mtl_zoo.registry import DATASETS
+
+    with _quiet_standard_output(verbose):
+        DATASETS.get(recipe.data.name).load_split(split, data_dir=recipe.data.data_dir)
 
 
 def command_train(arguments) -> int:
     """Trains a recipe and writes its artifact folder."""
+    import shutil
+    import tempfile
+
+    import keras
+    import tensorflow as tf
+
     from mtl_zoo.artifacts import check_output_folder, write_artifact
     from mtl_zoo.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes import load_recipe
@@ -38,22 +102,30 @@ def command_train(arguments) -> int:
     recipe = load_recipe(arguments.recipe, arguments.set)
     output = Path(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
     check_output_folder(output, arguments.overwrite)
+    if recipe.training.deterministic:
+        tf.config.experimental.enable_op_determinism()
     print(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
           f"{recipe.training.epochs} epochs) -> {output}", flush=True)
+    prepare_data(recipe, recipe.data.train_split, arguments.verbose)
     progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(recipe)})
-    result = train_recipe(recipe, callbacks=[progress])
-    print(f"\nTest metrics ({recipe.data.test_split} split, {result.wall_time_seconds:.1f}s):")
-    print(format_metrics_table(result.test_metrics))
-    write_artifact(result, recipe, output, overwrite=arguments.overwrite)
-    print(f"\nWrote {output}/ (model.keras, saved_model/, metrics.json, recipe.yaml)")
+    logs = Path(tempfile.mkdtemp(prefix="mtl_zoo_tensorboard_"))
+    try:
+        result = train_recipe(recipe, callbacks=[progress, keras.callbacks.TensorBoard(str(logs))])
+        print(f"\nTrained in {result.train_seconds:.1f}s ({result.train_examples} examples x "
+              f"{recipe.training.epochs} epochs, {result.examples_per_second:.0f} examples/s)")
+        print(f"Test metrics ({recipe.data.test_split} split, evaluated in {result.evaluation_seconds:.1f}s):")
+        print(format_metrics_table(result.test_metrics))
+        write_artifact(result, recipe, output, overwrite=arguments.overwrite, tensorboard_logs=logs)
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
+    print(f"\nWrote {output}/ (model.keras, saved_model/, metrics.json, recipe.yaml, "
+          "learning_curves.png, tensorboard/)")
     return 0
 
 
 def command_evaluate(arguments) -> int:
     """Evaluates a trained artifact on a split of its data set."""
-    import keras
-
-    from mtl_zoo.artifacts import MODEL_FILE, RECIPE_FILE, ArtifactError, check_artifact_folder
+    from mtl_zoo.artifacts import MODEL_FILE, RECIPE_FILE, ArtifactError, check_artifact_folder, load_model
     from mtl_zoo.progress import format_metrics_table
     from mtl_zoo.recipes import load_recipe
     from mtl_zoo.training import load_split, metrics_by_task
@@ -62,7 +134,8 @@ def command_evaluate(arguments) -> int:
     overrides = [f"data.data_dir={arguments.data_dir}"] if arguments.data_dir else []
     recipe = load_recipe(folder / RECIPE_FILE, overrides)
     split = arguments.split or recipe.data.test_split
-    model = keras.models.load_model(folder / MODEL_FILE)
+    prepare_data(recipe, split, arguments.verbose)
+    model = load_model(folder / MODEL_FILE)
     logs = model.evaluate(load_split(recipe, split), return_dict=True, verbose=0)
     metrics = metrics_by_task(model, logs)
     print(f"{recipe.name} on the {split} split:")
@@ -82,13 +155,12 @@ def command_export(arguments) -> int:
     """Exports a trained artifact's model as a SavedModel with per-task signatures."""
     import shutil
 
-    import keras
-
     from mtl_zoo.artifacts import (
         MODEL_FILE,
         SAVED_MODEL_DIR,
         ArtifactError,
         check_artifact_folder,
+        load_model,
         replace_folder,
         staging_folder,
     )
@@ -101,7 +173,7 @@ def command_export(arguments) -> int:
             f"{target} already exists; pass --overwrite to replace it or --output DIR to write "
             f"elsewhere. Received: output={str(arguments.output or folder)!r}"
         )
-    model = keras.models.load_model(folder / MODEL_FILE)
+    model = load_model(folder / MODEL_FILE)
     staging = staging_folder(target)
     try:
         export_saved_model(model, staging)
@@ -115,7 +187,6 @@ def command_export(arguments) -> int:
 
 def registry_listing() -> dict:
     """Every registry as name -> one-line description, plus the available recipes."""
-    import mtl_zoo  # noqa: F401  (registers everything)
     from mtl_zoo.recipes import available_recipes
     from mtl_zoo.registry import ALL_REGISTRIES, describe
 
@@ -148,11 +219,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mtl-zoo", description="Multi-task learning models for Keras 3: train, evaluate, export, list."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    verbose_help = "show TensorFlow's start-up logs, absl/TFDS info and progress bars"
+    parser.add_argument("--verbose", action="store_true", help=verbose_help)
+    # Accepted after the command too; SUPPRESS keeps a sub-command from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train a recipe and write its artifact folder",
+    train = commands.add_parser("train", parents=[common], help="train a recipe and write its artifact folder",
                                 description="Train a recipe; writes model.keras, saved_model/, "
-                                "metrics.json and recipe.yaml to the output folder.")
+                                "metrics.json, recipe.yaml, learning_curves.png and tensorboard/ "
+                                "to the output folder.")
     train.add_argument("recipe", help="recipe YAML file, or the name of a recipe in recipes/")
     train.add_argument("--output", metavar="DIR", help="artifact folder (default: saved_models/<recipe name>/)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -160,7 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--overwrite", action="store_true", help="replace an existing artifact folder")
     train.set_defaults(handler=command_train)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate a trained artifact on its test split",
+    evaluate = commands.add_parser("evaluate", parents=[common], help="evaluate a trained artifact on its test split",
                                    description="Evaluate a trained artifact and print per-task metrics.")
     evaluate.add_argument("artifact", help="artifact folder written by `mtl-zoo train`")
     evaluate.add_argument("--split", help="split to evaluate (default: the recipe's test split)")
@@ -169,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing evaluation.json")
     evaluate.set_defaults(handler=command_evaluate)
 
-    export = commands.add_parser("export", help="export a trained artifact as a SavedModel",
+    export = commands.add_parser("export", parents=[common], help="export a trained artifact as a SavedModel",
                                  description="Export a SavedModel with one serving signature per "
                                  "task plus serving_default (all tasks).")
     export.add_argument("artifact", help="artifact folder written by `mtl-zoo train`")
@@ -177,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--overwrite", action="store_true", help="replace an existing saved_model/")
     export.set_defaults(handler=command_export)
 
-    listing = commands.add_parser("list", help="list registered components and recipes",
+    listing = commands.add_parser("list", parents=[common], help="list registered components and recipes",
                                   description="List task kinds, trunks, sharing schemes, balancers, "
                                   "data sets and recipes.")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -188,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of `mtl-zoo`; returns the exit status."""
     arguments = build_parser().parse_args(argv)
-    _quiet_tensorflow()
+    configure_output(arguments.verbose)
     from mtl_zoo.artifacts import ArtifactError
     from mtl_zoo.errors import DataError, OptionError, RecipeError
     from mtl_zoo.registry import RegistryError

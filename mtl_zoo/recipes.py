@@ -126,7 +126,12 @@ class BalancerConfig(BaseModel):
 
 
 class TrainingConfig(BaseModel):
-    """How long and with what optimizer to train."""
+    """How long and with what optimizer to train.
+
+    `deterministic` asks the command line to enable TensorFlow's op
+    determinism (a process-wide switch) before training, so a run repeats
+    bit for bit on the same machine; `train_recipe` itself never flips it.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -134,6 +139,7 @@ class TrainingConfig(BaseModel):
     batch_size: int = Field(64, ge=1)
     optimizer: str = "adam"
     learning_rate: float = Field(1e-3, gt=0)
+    deterministic: bool = Field(True, strict=True)
 
     @field_validator("optimizer")
     @classmethod
@@ -374,8 +380,13 @@ def load_recipe(path, overrides=()) -> Recipe:
 
 
 def recipe_directories() -> list[Path]:
-    """Folders searched for recipes by name: `./recipes` and the project's `recipes/`."""
-    folders = [Path.cwd() / "recipes", Path(__file__).resolve().parent.parent / "recipes"]
+    """Folders searched for recipes by name, first match wins.
+
+    `./recipes`, the project's `recipes/` (in a clone), and the copies an
+    installed package carries in `mtl_zoo/bundled_recipes/` (made by setup.py).
+    """
+    package = Path(__file__).resolve().parent
+    folders = [Path.cwd() / "recipes", package.parent / "recipes", package / "bundled_recipes"]
     unique = []
     for folder in folders:
         if folder.is_dir() and folder.resolve() not in [f.resolve() for f in unique]:

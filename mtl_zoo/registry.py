@@ -17,7 +17,8 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+import importlib
+from typing import Any, Iterator, Optional
 
 
 class RegistryError(ValueError):
@@ -30,11 +31,24 @@ class Registry:
     Args:
         kind: str. What the registry holds, used in error messages
             (e.g. `"sharing scheme"`).
+        builtins: str or None. Module whose import registers the built-in
+            entries; imported on the first lookup, so `import mtl_zoo` stays
+            light and a lookup still sees every built-in. Defaults to None.
     """
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, builtins: Optional[str] = None):
         self.kind = kind
+        self._builtins = builtins
         self._entries: dict[str, Any] = {}
+
+    def _load_builtins(self) -> None:
+        if self._builtins is not None:
+            module, self._builtins = self._builtins, None  # None first: no re-entry while importing
+            try:
+                importlib.import_module(module)
+            except BaseException:
+                self._builtins = module
+                raise
 
     def register(self, name: str, obj: Any = None) -> Any:
         """Registers `obj` under `name`; usable as a decorator when `obj` is None.
@@ -63,6 +77,7 @@ class Registry:
 
     def get(self, name: str) -> Any:
         """Returns the entry named `name`, or raises listing the available names."""
+        self._load_builtins()
         if name not in self._entries:
             raise RegistryError(
                 f"Unknown {self.kind} '{name}'; available: {', '.join(self.names()) or '(none)'}. "
@@ -72,15 +87,18 @@ class Registry:
 
     def names(self) -> list[str]:
         """Returns the registered names, sorted."""
+        self._load_builtins()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        self._load_builtins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._load_builtins()
         return len(self._entries)
 
 
@@ -90,11 +108,11 @@ def describe(entry: Any) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-TASK_KINDS = Registry("task kind")
-TRUNKS = Registry("trunk")
-SHARING_SCHEMES = Registry("sharing scheme")
-BALANCERS = Registry("balancer")
-DATASETS = Registry("data set")
+TASK_KINDS = Registry("task kind", builtins="mtl_zoo.tasks")
+TRUNKS = Registry("trunk", builtins="mtl_zoo.trunks")
+SHARING_SCHEMES = Registry("sharing scheme", builtins="mtl_zoo.sharing")
+BALANCERS = Registry("balancer", builtins="mtl_zoo.balancing")
+DATASETS = Registry("data set", builtins="mtl_zoo.data")
 
 ALL_REGISTRIES: dict[str, Registry] = {
     "task_kinds": TASK_KINDS,

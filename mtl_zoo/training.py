@@ -114,6 +114,22 @@ def metrics_by_task(model, logs: dict) -> dict:
     return grouped
 
 
+def count_examples(recipe, split: str) -> int:
+    """Number of examples in `split` of the recipe's data set.
+
+    Uses the data set's known size, or counts the examples once if unknown.
+
+    Args:
+        recipe: `Recipe`. Supplies the data set and its folder.
+        split: str. Split name of the data set.
+    """
+    dataset = DATASETS.get(recipe.data.name).load_split(split, data_dir=recipe.data.data_dir)
+    size = int(dataset.cardinality())
+    if size < 0:  # unknown or infinite cardinality: count one pass
+        size = int(dataset.reduce(0, lambda count, _: count + 1))
+    return size
+
+
 @dataclasses.dataclass
 class TrainingResult:
     """What `train_recipe` returns.
@@ -122,7 +138,10 @@ class TrainingResult:
         model: `MultiTaskModel`. The trained model.
         history: dict. Keras history (metric name -> per-epoch values).
         test_metrics: dict. Task name -> {metric: value} on the test split.
-        wall_time_seconds: float. Time spent in `fit` and `evaluate`.
+        train_seconds: float. Time spent in `fit`, each epoch's validation
+            pass included.
+        evaluation_seconds: float. Time spent evaluating the test split.
+        train_examples: int. Examples in the training split (one epoch).
         test_batch: tuple. One `(features, labels)` batch of the test split,
             for round-trip checks.
     """
@@ -130,12 +149,25 @@ class TrainingResult:
     model: object
     history: dict
     test_metrics: dict
-    wall_time_seconds: float
+    train_seconds: float
+    evaluation_seconds: float
+    train_examples: int
     test_batch: tuple
+
+    @property
+    def examples_per_second(self) -> float:
+        """Training examples per second of `fit` (epochs x train examples / train seconds)."""
+        epochs = len(next(iter(self.history.values()), []))
+        return epochs * self.train_examples / self.train_seconds if self.train_seconds > 0 else 0.0
 
 
 def train_recipe(recipe, callbacks=()) -> TrainingResult:
     """Builds, trains and evaluates the recipe's model.
+
+    Seeds Keras, NumPy and Python with `recipe.seed` but flips no process-wide
+    switch: a caller that wants bit-for-bit repeatable runs enables
+    `tf.config.experimental.enable_op_determinism()` first, as `mtl-zoo train`
+    does when `training.deterministic` is true.
 
     Args:
         recipe: `Recipe`. A validated recipe.
@@ -145,7 +177,6 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
         A `TrainingResult`.
     """
     keras.utils.set_random_seed(recipe.seed)
-    tf.config.experimental.enable_op_determinism()
     model = build_model_from_recipe(recipe)
     model.compile(optimizer=make_optimizer(recipe.training))
     train = load_split(recipe, recipe.data.train_split, training=True)
@@ -153,8 +184,9 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
         load_split(recipe, recipe.data.validation_split) if recipe.data.validation_split else None
     )
     test = load_split(recipe, recipe.data.test_split)
-    start = time.perf_counter()
+    train_examples = count_examples(recipe, recipe.data.train_split)
     try:
+        start = time.perf_counter()
         history = model.fit(
             train,
             validation_data=validation,
@@ -163,14 +195,18 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
             shuffle=False,  # the training split is shuffled by tf.data
             verbose=0,
         )
+        train_seconds = time.perf_counter() - start
+        start = time.perf_counter()
         test_logs = model.evaluate(test, return_dict=True, verbose=0)
+        evaluation_seconds = time.perf_counter() - start
     except InvalidLabelError as error:
         raise DataError(f"Data set '{recipe.data.name}' (recipe {recipe.source}): {error}") from None
-    wall_time = time.perf_counter() - start
     return TrainingResult(
         model=model,
         history={key: [float(value) for value in values] for key, values in history.history.items()},
         test_metrics=metrics_by_task(model, test_logs),
-        wall_time_seconds=wall_time,
+        train_seconds=train_seconds,
+        evaluation_seconds=evaluation_seconds,
+        train_examples=train_examples,
         test_batch=next(iter(test)),
     )

@@ -28,10 +28,31 @@ class InputSpec:
     Args:
         shape: tuple. Shape of one example (no batch axis).
         dtype: str. Keras dtype of the input. Defaults to "float32".
+        value_range: tuple or None. `(low, high)`, the inclusive range of the
+            values the data set feeds (and an exported model expects).
+            Defaults to None (not stated).
+        description: str. What the input holds, for model cards. Defaults
+            to "".
+
+    Example:
+
+    >>> InputSpec((12, 20, 1), value_range=(0.0, 1.0)).card()
+    {'shape': [12, 20, 1], 'dtype': 'float32', 'value_range': [0.0, 1.0], 'description': ''}
     """
 
     shape: tuple
     dtype: str = "float32"
+    value_range: Optional[tuple] = None
+    description: str = ""
+
+    def card(self) -> dict:
+        """The input as plain JSON values: shape, dtype, value range, description."""
+        return {
+            "shape": [int(size) if size is not None else None for size in self.shape],
+            "dtype": self.dtype,
+            "value_range": list(self.value_range) if self.value_range is not None else None,
+            "description": self.description,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,3 +116,51 @@ class DataSource:
                 f"{data_dir or 'the default TFDS data folder'}: {type(error).__name__}: {first_line}"
                 + (f". {self.how_to_get}" if self.how_to_get else "")
             ) from error
+
+
+def load(
+    name: str,
+    split: str,
+    batch_size: int = 64,
+    data_dir: Optional[str] = None,
+    shuffle_buffer: int = 0,
+    seed: Optional[int] = None,
+):
+    """Loads a split of a registered data set as batches of `(features, labels)` for `fit`.
+
+    Features and labels are dicts keyed by the data set's input and label
+    names, so tasks named after the labels train on them as they are.
+
+    Args:
+        name: str. A registered data set, e.g. "multi_digits" (`mtl-zoo list`
+            shows them all).
+        split: str. One of the data set's splits, e.g. "train".
+        batch_size: int. Examples per batch. Defaults to 64.
+        data_dir: str or None. TFDS data folder. Defaults to TFDS's default
+            (`$TFDS_DATA_DIR`, else `~/tensorflow_datasets`); MultiDigits is
+            built there on first use, offline.
+        shuffle_buffer: int. Size of the shuffle buffer, reshuffled every
+            epoch; 0 keeps the stored order. Defaults to 0.
+        seed: int or None. Seed of the shuffle. Defaults to None.
+
+    Returns:
+        A batched, prefetched `tf.data.Dataset`.
+
+    Example:
+
+    >>> import mtl_zoo
+    >>> train = mtl_zoo.data.load("multi_digits", "train", batch_size=32)  # doctest: +SKIP
+    >>> features, labels = next(iter(train))  # doctest: +SKIP
+    >>> features["image"].shape, sorted(labels)  # doctest: +SKIP
+    (TensorShape([32, 12, 20, 1]), ['left_digit', 'right_digit'])
+    """
+    import tensorflow as tf
+
+    from mtl_zoo.registry import DATASETS
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    dataset = DATASETS.get(name).load_split(split, data_dir=data_dir)
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

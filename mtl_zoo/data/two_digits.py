@@ -101,7 +101,11 @@ def register_two_digit_source(name, description, canvas_shape, splits, how_to_ge
         DataSource(
             name=name,
             description=description,
-            inputs={"image": InputSpec(tuple(canvas_shape) + (1,))},
+            inputs={"image": InputSpec(
+                tuple(canvas_shape) + (1,),
+                value_range=(0.0, 1.0),
+                description="grayscale image, one channel, pixel value / 255 (0 = background)",
+            )},
             labels={"left_digit": DIGIT_LABEL, "right_digit": DIGIT_LABEL},
             splits=tuple(splits),
             load=functools.partial(load_tfds_split, name),
