@@ -57,7 +57,7 @@ def test_default_recipe_reaches_the_readme_test_accuracy(trained_artifact):
     claimed = [float(value) for value in row["test accuracy"].split("/")]
     measured = [metrics["test"][task]["accuracy"] for task in ("left_digit", "right_digit")]
     assert measured == pytest.approx(claimed, abs=README_ACCURACY_TOLERANCE), (row, measured)
-    assert f"({RECIPE_EPOCHS} epochs" in row["train + test time"]
+    assert f"({RECIPE_EPOCHS} epochs" in row["train / test time"]
     assert metrics["epochs"] == RECIPE_EPOCHS and metrics["parameters"] > 0
 
 
@@ -100,6 +100,14 @@ def test_metrics_json_states_what_the_saved_model_takes_and_returns(trained_arti
         task: {"kind": "classification", "shape": [10], "activation": "softmax"}
         for task in ("left_digit", "right_digit")
     }
+
+
+@pytest.mark.slow
+def test_saved_models_readme_documents_every_metrics_json_field(trained_artifact):
+    folder, _ = trained_artifact
+    documented = (ROOT / "saved_models" / "README.md").read_text()
+    missing = [key for key in json.loads((folder / "metrics.json").read_text()) if f"`{key}`" not in documented]
+    assert not missing
 
 
 @pytest.mark.slow
