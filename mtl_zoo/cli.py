@@ -100,7 +100,7 @@ def command_train(arguments) -> int:
     from mtl_zoo.training import recipe_tasks, train_recipe
 
     recipe = load_recipe(arguments.recipe, arguments.set)
-    output = Path(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
+    output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
     check_output_folder(output, arguments.overwrite)
     if recipe.training.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -133,7 +133,12 @@ def command_evaluate(arguments) -> int:
     folder = check_artifact_folder(arguments.artifact)
     overrides = [f"data.data_dir={arguments.data_dir}"] if arguments.data_dir else []
     recipe = load_recipe(folder / RECIPE_FILE, overrides)
-    split = arguments.split or recipe.data.test_split
+    split = check_split_argument(recipe, arguments.split)
+    if arguments.output:
+        output = check_output_argument(arguments.output)
+        target = output / "evaluation.json"
+        if target.exists() and not arguments.overwrite:
+            raise ArtifactError(f"{target} exists; pass --overwrite to replace it. Received: output={str(output)!r}")
     prepare_data(recipe, split, arguments.verbose)
     model = load_model(folder / MODEL_FILE)
     logs = model.evaluate(load_split(recipe, split), return_dict=True, verbose=0)
@@ -141,10 +146,6 @@ def command_evaluate(arguments) -> int:
     print(f"{recipe.name} on the {split} split:")
     print(format_metrics_table(metrics))
     if arguments.output:
-        output = Path(arguments.output)
-        target = output / "evaluation.json"
-        if target.exists() and not arguments.overwrite:
-            raise ArtifactError(f"{target} exists; pass --overwrite to replace it. Received: output={str(output)!r}")
         output.mkdir(parents=True, exist_ok=True)
         target.write_text(json.dumps({"recipe": recipe.name, "split": split, "metrics": metrics}, indent=2) + "\n")
         print(f"Wrote {target}")
@@ -167,7 +168,7 @@ def command_export(arguments) -> int:
     from mtl_zoo.export import export_saved_model
 
     folder = check_artifact_folder(arguments.artifact)
-    target = Path(arguments.output or folder) / SAVED_MODEL_DIR
+    target = check_output_argument(arguments.output or folder) / SAVED_MODEL_DIR
     if target.exists() and not arguments.overwrite:
         raise ArtifactError(
             f"{target} already exists; pass --overwrite to replace it or --output DIR to write "
@@ -183,6 +184,53 @@ def command_export(arguments) -> int:
             shutil.rmtree(staging)
     print(f"Wrote {target} (signatures: serving_default, {', '.join(model.task_names)})")
     return 0
+
+
+class CommandLineError(ValueError):
+    """A command-line argument is invalid (`mtl-zoo` prints it as one line and exits 2)."""
+
+
+def check_output_argument(output) -> Path:
+    """Returns the output folder as a `Path`; raises if it, or a folder above it, is a file.
+
+    Args:
+        output: str or Path. The `--output` folder (or the default one).
+
+    Example:
+
+    >>> check_output_argument("saved_models/new_run")
+    PosixPath('saved_models/new_run')
+    """
+    output = Path(output)
+    for path in (output, *output.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise CommandLineError(
+                    f"{path} is a file, not a folder; give --output a folder path. "
+                    f"Received: --output {str(output)!r}"
+                )
+            break
+    return output
+
+
+def check_split_argument(recipe, split) -> str:
+    """Returns the split to evaluate (`--split`, else the recipe's test split); raises if unknown.
+
+    Args:
+        recipe: `Recipe`. Supplies the data set and its test split.
+        split: str or None. The `--split` argument.
+    """
+    from mtl_zoo.registry import DATASETS
+
+    if split is None:
+        return recipe.data.test_split
+    splits = DATASETS.get(recipe.data.name).splits
+    if split not in splits:
+        raise CommandLineError(
+            f"--split: data set '{recipe.data.name}' has no split {split!r}; allowed: "
+            f"{', '.join(splits)}. Received: --split {split!r}"
+        )
+    return split
 
 
 def registry_listing() -> dict:
@@ -264,7 +312,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point of `mtl-zoo`; returns the exit status."""
+    """Entry point of `mtl-zoo`; returns the exit status.
+
+    A bad command-line argument prints one line and returns 2; Ctrl-C, at any
+    point (importing TensorFlow included), prints one line and returns 130.
+
+    Args:
+        argv: list of str or None. The arguments. Defaults to `sys.argv[1:]`.
+    """
+    try:
+        return _run_command(argv)
+    except CommandLineError as error:
+        print(f"mtl-zoo: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mtl-zoo: interrupted; no artifact was written or replaced.", file=sys.stderr)
+        return 130
+
+
+def _run_command(argv) -> int:
+    """Parses `argv`, sets the process up and runs the command; user mistakes return 2."""
     arguments = build_parser().parse_args(argv)
     configure_output(arguments.verbose)
     from mtl_zoo.artifacts import ArtifactError

@@ -5,8 +5,13 @@ options), a balancer and the training plan. `load_recipe` reads the YAML,
 applies `--set key=value` overrides (dotted keys; list items by index or by
 task name), and validates everything with pydantic, including the options of
 the named trunk, sharing scheme and balancer, which are checked against their
-builders' signatures. Any problem raises a one-line `RecipeError` naming the
-file, the field path and what is allowed.
+builders' signatures. Types are strict (`true` is not an integer, `"3"` is
+not a number) and floats must be finite. Validation also builds what is cheap
+to build, so nothing that passes can fail later for a value the user wrote:
+every task (and its loss and metric objects), the trunk's blocks and the
+balancer. Any problem raises a one-line `RecipeError` naming the file, the
+field path and what is allowed; unknown or ill-typed fields are all listed at
+once.
 
 Example:
 
@@ -18,17 +23,26 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import typing
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from mtl_zoo.errors import RecipeError
+from mtl_zoo.errors import OptionError, RecipeError
 from mtl_zoo.registry import BALANCERS, DATASETS, SHARING_SCHEMES, TASK_KINDS, TRUNKS, Registry
+
+# Recipes come from YAML, so every value already has its real type: no coercion
+# (`true` is not 1), no NaN or infinity.
+_STRICT = dict(strict=True, allow_inf_nan=False)
+# Largest seed `keras.utils.set_random_seed` (NumPy) accepts.
+MAX_SEED = 2**32 - 1
+# Names a task cannot take because the exported SavedModel uses them for signatures.
+RESERVED_TASK_NAMES = ("serving_default",)
 
 
 def _check_name(registry: Registry, value: str) -> str:
@@ -42,7 +56,7 @@ def _check_name(registry: Registry, value: str) -> str:
 class DataConfig(BaseModel):
     """Which data set to load and how."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **_STRICT)
 
     name: str
     data_dir: Optional[str] = None
@@ -60,15 +74,15 @@ class DataConfig(BaseModel):
 class TaskConfig(BaseModel):
     """One task: the arguments of `mtl_zoo.tasks.Task` plus its data set label."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **_STRICT)
 
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     kind: str
     classes: int = Field(1, ge=1)
-    loss: Optional[str] = None
+    loss: Optional[str] = Field(None, min_length=1)
     metrics: Optional[list[str]] = None
     loss_weight: float = Field(1.0, ge=0)
-    head_units: list[int] = []
+    head_units: list[Annotated[int, Field(ge=1)]] = []
     label: Optional[str] = None
 
     @field_validator("kind")
@@ -81,11 +95,25 @@ class TaskConfig(BaseModel):
         """The data set label this task trains on (defaults to the task name)."""
         return self.label or self.name
 
+    def to_task(self):
+        """The `mtl_zoo.tasks.Task` this entry describes."""
+        from mtl_zoo.tasks import Task
+
+        return Task(
+            name=self.name,
+            kind=self.kind,
+            classes=self.classes,
+            loss=self.loss,
+            metrics=self.metrics,
+            loss_weight=self.loss_weight,
+            head_units=self.head_units,
+        )
+
 
 class ModelConfig(BaseModel):
     """Trunk and sharing scheme; extra keys are options of the sharing scheme."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", **_STRICT)
 
     trunk: str
     trunk_options: dict[str, Any] = {}
@@ -110,7 +138,7 @@ class ModelConfig(BaseModel):
 class BalancerConfig(BaseModel):
     """Balancer name; extra keys are the balancer's constructor options."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", **_STRICT)
 
     name: str = "fixed"
 
@@ -133,7 +161,7 @@ class TrainingConfig(BaseModel):
     bit for bit on the same machine; `train_recipe` itself never flips it.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **_STRICT)
 
     epochs: int = Field(ge=1)
     batch_size: int = Field(64, ge=1)
@@ -158,11 +186,11 @@ class TrainingConfig(BaseModel):
 class Recipe(BaseModel):
     """A validated recipe."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", **_STRICT)
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str = ""
-    seed: int = 42
+    seed: int = Field(42, ge=0, le=MAX_SEED)
     data: DataConfig
     tasks: list[TaskConfig] = Field(min_length=1)
     model: ModelConfig
@@ -190,7 +218,7 @@ def _options_model(builder, skip: int, title: str) -> type[BaseModel]:
             continue
         default = ... if parameter.default is parameter.empty else parameter.default
         fields[parameter.name] = (hints.get(parameter.name, Any), default)
-    return pydantic.create_model(title, __config__=ConfigDict(extra="forbid"), **fields)
+    return pydantic.create_model(title, __config__=ConfigDict(extra="forbid", **_STRICT), **fields)
 
 
 def _field_path(location) -> str:
@@ -214,19 +242,62 @@ def _allowed_fields(model: type[BaseModel], location) -> list[str]:
     return list(model.model_fields)
 
 
-def _first_error(error: pydantic.ValidationError, model: type[BaseModel], prefix=()) -> tuple:
-    """Returns `(field path, message)` for the first error of a validation error."""
-    detail = error.errors()[0]
-    location = tuple(detail["loc"])
-    message = detail["msg"].removeprefix("Value error, ")
-    if detail["type"] == "extra_forbidden":
-        allowed = _allowed_fields(model, location[:-1])
-        message = f"unknown field; allowed: {', '.join(allowed) or '(none)'}"
-    elif detail["type"] == "missing":
-        message = "required field is missing"
-    elif "input" in detail and detail["type"] != "missing":
-        message += f". Received: {detail['input']!r}"
-    return _field_path(prefix + location), message
+def _problems(error: pydantic.ValidationError, model: type[BaseModel], prefix=()) -> list:
+    """Returns one `(field path, message)` pair per problem of a validation error."""
+    problems = []
+    for detail in error.errors():
+        location = tuple(detail["loc"])
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "extra_forbidden":
+            allowed = _allowed_fields(model, location[:-1])
+            message = f"unknown field; allowed: {', '.join(allowed) or '(none)'}"
+        elif detail["type"] == "missing":
+            message = "required field is missing"
+        elif "input" in detail:
+            if isinstance(detail["input"], bool) and detail["type"] in ("int_type", "float_type"):
+                message += " (true and false are not numbers)"
+            message += f". Received: {detail['input']!r}"
+        problems.append((_field_path(prefix + location), message))
+    return problems
+
+
+def _raise_problems(source: str, problems: list) -> None:
+    """Raises one `RecipeError` listing every `(field path, message)` problem, if any."""
+    if problems:
+        (field, message), *others = problems
+        raise RecipeError(source, field, "; ".join([message] + [f"{path}: {text}" for path, text in others]))
+
+
+@contextlib.contextmanager
+def builder_errors(source: str, prefix: str, field: Optional[str] = None):
+    """Turns a `ValueError` a builder raises from user options into a `RecipeError`.
+
+    An `OptionError` names the field `f"{prefix}.{option}"`; any other
+    `ValueError` names `field` (defaults to `prefix`). The message is kept
+    on one line.
+
+    Args:
+        source: str. The recipe file (plus overrides), for the message.
+        prefix: str. Field path of the builder's options, e.g.
+            "model.trunk_options" or "tasks[0]".
+        field: str or None. Field path for errors that name no option.
+            Defaults to `prefix`.
+
+    Example:
+
+    >>> with builder_errors("a.yaml", "model"):  # doctest: +IGNORE_EXCEPTION_DETAIL
+    ...     raise OptionError("shared_depth", "must be between 0 and 3. Received: 9")
+    Traceback (most recent call last):
+    mtl_zoo.errors.RecipeError: a.yaml: model.shared_depth: must be between 0 and 3. Received: 9
+    """
+    try:
+        yield
+    except RecipeError:
+        raise
+    except OptionError as error:
+        raise RecipeError(source, f"{prefix}.{error.option}", " ".join(str(error).split())) from None
+    except ValueError as error:
+        raise RecipeError(source, field or prefix, " ".join(str(error).split())) from None
 
 
 def _set_dotted(document: dict, key: str, value: Any) -> None:
@@ -276,33 +347,63 @@ def apply_overrides(document: dict, overrides, source: str) -> dict:
     return document
 
 
-def _validate_options(recipe: Recipe, source: str) -> None:
-    """Validates and fills in the options of the trunk, sharing scheme and balancer."""
-    checks = (
-        (TRUNKS.get(recipe.model.trunk), 1, recipe.model.trunk_options, ("model", "trunk_options")),
-        (SHARING_SCHEMES.get(recipe.model.sharing), 3, recipe.model.sharing_options, ("model",)),
-        (BALANCERS.get(recipe.balancer.name), 0, recipe.balancer.options, ("balancer",)),
-    )
-    resolved = []
-    for builder, skip, options, prefix in checks:
+def _option_checks(document: dict) -> dict:
+    """`slot -> (builder, positional arguments to skip, options, field prefix)` from the raw recipe.
+
+    Only builders whose name is registered and whose options are a mapping are
+    listed, so their options are checked even when other fields are wrong.
+    """
+    model = document.get("model") if isinstance(document.get("model"), dict) else {}
+    balancer = document.get("balancer", {}) if isinstance(document.get("balancer", {}), dict) else None
+    checks = {}
+    trunk, trunk_options = model.get("trunk"), model.get("trunk_options", {})
+    if isinstance(trunk, str) and trunk in TRUNKS and isinstance(trunk_options, dict):
+        checks["trunk"] = (TRUNKS.get(trunk), 1, trunk_options, ("model", "trunk_options"))
+    sharing = model.get("sharing", ModelConfig.model_fields["sharing"].default)
+    if model and isinstance(sharing, str) and sharing in SHARING_SCHEMES:
+        options = {key: value for key, value in model.items() if key not in ModelConfig.model_fields}
+        checks["sharing"] = (SHARING_SCHEMES.get(sharing), 3, options, ("model",))
+    name = (balancer or {}).get("name", BalancerConfig.model_fields["name"].default)
+    if balancer is not None and isinstance(name, str) and name in BALANCERS:
+        options = {key: value for key, value in balancer.items() if key not in BalancerConfig.model_fields}
+        checks["balancer"] = (BALANCERS.get(name), 0, options, ("balancer",))
+    return checks
+
+
+def _validate_options(document: dict) -> tuple:
+    """Validates the options of the trunk, sharing scheme and balancer.
+
+    Returns:
+        `(resolved, problems)`: slot -> options with defaults filled in, and
+        every `(field path, message)` problem found.
+    """
+    resolved, problems = {}, []
+    for slot, (builder, skip, options, prefix) in _option_checks(document).items():
         options_model = _options_model(builder, skip, "options")
         try:
-            resolved.append(options_model.model_validate(options).model_dump())
+            resolved[slot] = options_model.model_validate(options).model_dump()
         except pydantic.ValidationError as error:
-            raise RecipeError(source, *_first_error(error, options_model, prefix)) from None
-    recipe.model.trunk_options = resolved[0]
-    recipe.model.__pydantic_extra__ = resolved[1]
-    recipe.balancer.__pydantic_extra__ = resolved[2]
+            problems += _problems(error, options_model, prefix)
+    return resolved, problems
 
 
 def _validate_tasks(recipe: Recipe, source: str) -> None:
-    """Checks task names are unique and match labels of the data set."""
+    """Checks task names are unique, free and match labels of the data set."""
     data_set = DATASETS.get(recipe.data.name)
     seen = set()
+    taken = {**{name: "an input of the data set" for name in data_set.inputs},
+             **{name: "a name the exported SavedModel uses" for name in RESERVED_TASK_NAMES}}
     for index, task in enumerate(recipe.tasks):
         if task.name in seen:
             raise RecipeError(source, f"tasks[{index}].name", f"task names must be unique. Received: {task.name!r}")
         seen.add(task.name)
+        if task.name in taken:
+            raise RecipeError(
+                source,
+                f"tasks[{index}].name",
+                f"'{task.name}' is {taken[task.name]}; choose another task name (and set `label` to "
+                f"the data set label it trains on). Received: {task.name!r}",
+            )
         label = data_set.labels.get(task.label_name)
         if label is None:
             field = "label" if task.label else "name"
@@ -334,8 +435,40 @@ def _validate_tasks(recipe: Recipe, source: str) -> None:
             )
 
 
+def _build_parts(recipe: Recipe, source: str) -> None:
+    """Builds each task (with its loss and metric objects), the trunk's blocks and the balancer.
+
+    Nothing is kept: this only makes every `ValueError` a builder would raise
+    for a user's value a `RecipeError` now, before any data is loaded.
+    """
+    from mtl_zoo.task_losses import resolve_loss_function
+    from mtl_zoo.task_metrics import make_task_metrics
+
+    tasks = []
+    for index, config in enumerate(recipe.tasks):
+        with builder_errors(source, f"tasks[{index}]"):
+            task = config.to_task()
+        with builder_errors(source, f"tasks[{index}]", field=f"tasks[{index}].loss"):
+            resolve_loss_function(task.loss)
+        with builder_errors(source, f"tasks[{index}]", field=f"tasks[{index}].metrics"):
+            make_task_metrics(task)
+        tasks.append(task)
+    data_set = DATASETS.get(recipe.data.name)
+    with builder_errors(source, "model.trunk_options", field="model.trunk"):
+        trunk = TRUNKS.get(recipe.model.trunk)(data_set.inputs, **recipe.model.trunk_options)
+    with builder_errors(source, "model.trunk_options"):
+        for index, block in enumerate(trunk.blocks, start=1):
+            block(f"recipe_check_block_{index}")
+    with builder_errors(source, "balancer"):
+        BALANCERS.get(recipe.balancer.name)(**recipe.balancer.options).build_for_tasks(tasks)
+
+
 def validate_recipe(document: Any, source: str = "<recipe>") -> Recipe:
-    """Validates a recipe dict; raises `RecipeError` on the first problem.
+    """Validates a recipe dict; raises one `RecipeError` for what is wrong.
+
+    Unknown, missing and ill-typed fields are all listed in the one message;
+    the checks that need a well-formed recipe (labels of the data set, tasks,
+    trunk blocks, balancer) stop at the first problem.
 
     Args:
         document: dict. The recipe, e.g. parsed from YAML.
@@ -346,12 +479,18 @@ def validate_recipe(document: Any, source: str = "<recipe>") -> Recipe:
     """
     if not isinstance(document, dict):
         raise RecipeError(source, "", f"a recipe is a YAML mapping. Received: {type(document).__name__}")
+    recipe, problems = None, []
     try:
         recipe = Recipe.model_validate(document)
     except pydantic.ValidationError as error:
-        raise RecipeError(source, *_first_error(error, Recipe)) from None
-    _validate_options(recipe, source)
+        problems += _problems(error, Recipe)
+    resolved, option_problems = _validate_options(document)
+    _raise_problems(source, problems + option_problems)
+    recipe.model.trunk_options = resolved["trunk"]
+    recipe.model.__pydantic_extra__ = resolved["sharing"]
+    recipe.balancer.__pydantic_extra__ = resolved["balancer"]
     _validate_tasks(recipe, source)
+    _build_parts(recipe, source)
     recipe._source = source
     return recipe
 

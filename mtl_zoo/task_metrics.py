@@ -2,8 +2,10 @@
 
 Metric names in a `Task` are resolved for the task's kind: "accuracy" is
 sparse categorical accuracy for classification and binary accuracy for binary
-and multilabel tasks. Every metric object is named `f"{task}_{metric}"`, so the
-logs of `fit` read `left_digit_accuracy`, `price_mae`, ...
+and multilabel tasks. Which names can score which kind is the kind's
+`metrics` table (`mtl_zoo.tasks.check_metric`). Every metric object is named
+`f"{task}_{metric}"`, so the logs of `fit` read `left_digit_accuracy`,
+`price_mae`, ...
 
 Elementwise tasks (binary, multilabel, regression) are scored over observed
 entries, micro-averaged over their output units.
@@ -18,15 +20,11 @@ Example:
 
 from __future__ import annotations
 
-import re
-
 import keras
 from keras import ops
 
 from mtl_zoo.masking import broadcast_sample_weight, split_missing
-from mtl_zoo.tasks import Task
-
-_TOP_K = re.compile(r"^top_(\d+)_accuracy$")
+from mtl_zoo.tasks import TOP_K_ACCURACY, Task, check_metric
 
 _NAMED_METRICS = {
     "auc": lambda name, task: keras.metrics.AUC(name=name),
@@ -48,13 +46,17 @@ def make_metric(metric: str, task: Task) -> keras.metrics.Metric:
 
     Returns:
         A `keras.metrics.Metric` named `f"{task.name}_{metric}"`.
+
+    Raises:
+        ValueError: the name is unknown or cannot score the task's kind.
     """
+    check_metric(task.name, task.kind_spec, metric)
     name = f"{task.name}_{metric}"
     if metric in ("accuracy", "acc"):
         if task.kind == "classification":
             return keras.metrics.SparseCategoricalAccuracy(name=name)
         return keras.metrics.BinaryAccuracy(name=name)
-    top_k = _TOP_K.match(metric)
+    top_k = TOP_K_ACCURACY.match(metric)
     if top_k and task.kind == "classification":
         return keras.metrics.SparseTopKCategoricalAccuracy(k=int(top_k.group(1)), name=name)
     if metric in _NAMED_METRICS:
@@ -69,6 +71,8 @@ def make_metric(metric: str, task: Task) -> keras.metrics.Metric:
         ) from error
     if isinstance(found, type):
         return found(name=name)
+    if isinstance(found, keras.metrics.Metric):
+        return type(found).from_config({**found.get_config(), "name": name})
     return keras.metrics.MeanMetricWrapper(found, name=name)
 
 

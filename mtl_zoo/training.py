@@ -18,29 +18,20 @@ import keras
 import tensorflow as tf
 
 from mtl_zoo.builders import build_model
-from mtl_zoo.errors import DataError, InvalidLabelError, OptionError, RecipeError
+from mtl_zoo.errors import DataError, InvalidLabelError
+from mtl_zoo.recipes import builder_errors
 from mtl_zoo.registry import BALANCERS, DATASETS, TRUNKS
-from mtl_zoo.tasks import Task
 
 
 def recipe_tasks(recipe) -> list:
     """The recipe's tasks as `Task` objects."""
-    return [
-        Task(
-            name=task.name,
-            kind=task.kind,
-            classes=task.classes,
-            loss=task.loss,
-            metrics=task.metrics,
-            loss_weight=task.loss_weight,
-            head_units=task.head_units,
-        )
-        for task in recipe.tasks
-    ]
+    return [task.to_task() for task in recipe.tasks]
 
 
 def build_model_from_recipe(recipe):
-    """Builds the recipe's `MultiTaskModel`; bad options raise `RecipeError`.
+    """Builds the recipe's `MultiTaskModel`; a `ValueError` from a builder raises `RecipeError`.
+
+    The error names the recipe field, e.g. `model.shared_depth`.
 
     Args:
         recipe: `Recipe`. A validated recipe.
@@ -48,19 +39,15 @@ def build_model_from_recipe(recipe):
     source = recipe.source
     data_set = DATASETS.get(recipe.data.name)
     model_config = recipe.model
-    try:
-        tasks = recipe_tasks(recipe)
-    except ValueError as error:
-        raise RecipeError(source, "tasks", str(error)) from None
-    try:
+    tasks = []
+    for index, task in enumerate(recipe.tasks):
+        with builder_errors(source, f"tasks[{index}]"):
+            tasks.append(task.to_task())
+    with builder_errors(source, "model.trunk_options", field="model.trunk"):
         trunk = TRUNKS.get(model_config.trunk)(data_set.inputs, **model_config.trunk_options)
-    except OptionError as error:
-        raise RecipeError(source, f"model.trunk_options.{error.option}", str(error)) from None
-    try:
+    with builder_errors(source, "balancer"):
         balancer = BALANCERS.get(recipe.balancer.name)(**recipe.balancer.options)
-    except OptionError as error:
-        raise RecipeError(source, f"balancer.{error.option}", str(error)) from None
-    try:
+    with builder_errors(source, "model"):
         return build_model(
             data_set.inputs,
             trunk,
@@ -70,8 +57,6 @@ def build_model_from_recipe(recipe):
             name=recipe.name.replace("-", "_").replace(".", "_"),
             **model_config.sharing_options,
         )
-    except OptionError as error:
-        raise RecipeError(source, f"model.{error.option}", str(error)) from None
 
 
 def load_split(recipe, split: str, training: bool = False) -> tf.data.Dataset:

@@ -41,6 +41,19 @@ def test_metric_names_resolve_per_kind(metric, kind, class_name):
     assert type(make_metric(metric, task)).__name__ == class_name
 
 
+def test_keras_metric_names_build_one_fresh_metric_each():
+    task = Task("t", "binary", metrics=["binary_accuracy"])
+    metric = make_metric("binary_accuracy", task)
+    assert type(metric).__name__ == "BinaryAccuracy" and metric.name == "t_binary_accuracy"
+    metric.update_state(np.array([[1.0], [0.0]]), np.array([[0.9], [0.9]]))
+    assert float(metric.result()) == pytest.approx(0.5)
+
+
+def test_a_metric_that_cannot_score_the_kind_is_refused():
+    with pytest.raises(ValueError, match="metric 'auc' cannot score a 'classification' task"):
+        make_metric("auc", Task("digit", "classification", 10))
+
+
 def test_unknown_metric_names_the_task():
     with pytest.raises(ValueError, match="Task 't': unknown metric 'accurasy'"):
         make_metric("accurasy", Task("t", "binary"))

@@ -2,6 +2,7 @@
 
 import pytest
 
+from mtl_zoo.errors import OptionError
 from mtl_zoo.tasks import Task, check_unique_names
 
 
@@ -37,6 +38,52 @@ def test_explicit_values_win_over_kind_defaults():
 def test_invalid_tasks_raise_with_the_value(arguments, message):
     with pytest.raises(ValueError, match=message):
         Task(**arguments)
+
+
+@pytest.mark.parametrize(
+    "arguments, option, message",
+    [
+        (dict(kind="classification", classes=10, loss="mean_squared_error"), "loss",
+         "Loss 'mean_squared_error' does not fit task 't' of kind 'classification'; use one of "
+         "sparse_categorical_crossentropy. Received: loss='mean_squared_error'"),
+        (dict(kind="regression", loss="binary_crossentropy"), "loss", "does not fit"),
+        (dict(kind="binary", loss="sparse_categorical_crossentropy"), "loss", "does not fit"),
+        (dict(kind="multilabel", classes=3, loss="categorical_crossentropy"), "loss", "does not fit"),
+        (dict(kind="regression", loss="squared"), "loss", "Unknown loss 'squared'"),
+        (dict(kind="regression", loss=""), "loss", "Unknown loss ''"),
+        (dict(kind="classification", classes=10, metrics=["auc"]), "metrics",
+         "metric 'auc' cannot score a 'classification' task"),
+        (dict(kind="classification", classes=10, metrics=["precision"]), "metrics", "cannot score"),
+        (dict(kind="classification", classes=10, metrics=["categorical_accuracy"]), "metrics", "cannot score"),
+        (dict(kind="regression", metrics=["accuracy"]), "metrics", "cannot score"),
+        (dict(kind="binary", metrics=["top_5_accuracy"]), "metrics", "cannot score"),
+        (dict(kind="binary", metrics=["nonsense"]), "metrics", "unknown metric 'nonsense'"),
+        (dict(kind="binary", metrics="auc"), "metrics", "list of metric names"),
+        (dict(kind="binary", metrics=["auc", "auc"]), "metrics", "names a metric twice"),
+        (dict(kind="regression", head_units=[8, 0]), "head_units", "positive integer head_units"),
+        (dict(kind="regression", head_units=[True]), "head_units", "positive integer head_units"),
+        (dict(kind="regression", loss_weight=float("nan")), "loss_weight", "finite loss_weight"),
+        (dict(kind="classification", classes=True), "classes", "classes >= 2"),
+    ],
+)
+def test_losses_metrics_and_sizes_must_fit_the_kind(arguments, option, message):
+    with pytest.raises(OptionError) as error:
+        Task("t", **arguments)
+    assert error.value.option == option
+    assert message in str(error.value) and "Received" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        dict(kind="classification", classes=5, metrics=["acc", "top_3_accuracy", "sparse_categorical_accuracy"]),
+        dict(kind="binary", loss="bce", metrics=["binary_accuracy", "AUC", "precision", "recall", "rmse"]),
+        dict(kind="multilabel", classes=3, loss="binary_focal_crossentropy", metrics=["mean_absolute_error"]),
+        dict(kind="regression", loss="Huber", metrics=["mape", "log_cosh_error"]),
+    ],
+)
+def test_aliases_of_fitting_losses_and_metrics_are_accepted(arguments):
+    Task("t", **arguments)
 
 
 def test_config_round_trip():

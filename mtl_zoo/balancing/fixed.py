@@ -12,12 +12,15 @@ Example:
 
 from __future__ import annotations
 
-from typing import Optional
+import math
+import numbers
+from typing import Dict, Optional
 
 import keras
 from keras import ops
 
 from mtl_zoo.balancing.base import Balancer
+from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import BALANCERS
 
 
@@ -30,21 +33,35 @@ class FixedWeights(Balancer):
     `loss_weight`.
 
     Args:
-        weights: dict or None. Task name -> weight, overriding the tasks'
-            `loss_weight`. Defaults to None.
+        weights: dict or None. Task name -> finite weight >= 0, overriding
+            the tasks' `loss_weight`; every name must be one of the model's
+            tasks. Defaults to None.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, weights: Optional[dict] = None, **kwargs):
+    def __init__(self, weights: Optional[Dict[str, float]] = None, **kwargs):
         super().__init__(**kwargs)
         self.weights_by_task = dict(weights or {})
+        bad = {
+            name: weight
+            for name, weight in self.weights_by_task.items()
+            if not isinstance(weight, numbers.Real) or isinstance(weight, bool)
+            or not math.isfinite(weight) or weight < 0
+        }
+        if bad:
+            raise OptionError(
+                "weights",
+                f"FixedWeights needs finite weights >= 0; {sorted(bad)} have other values. "
+                f"Received: weights={self.weights_by_task}",
+            )
 
     def build_for_tasks(self, tasks) -> None:
         unknown = sorted(set(self.weights_by_task) - {task.name for task in tasks})
         if unknown:
-            raise ValueError(
+            raise OptionError(
+                "weights",
                 f"FixedWeights got weights for unknown tasks {unknown}; tasks are "
-                f"{[task.name for task in tasks]}. Received: weights={self.weights_by_task}"
+                f"{[task.name for task in tasks]}. Received: weights={self.weights_by_task}",
             )
         super().build_for_tasks(tasks)
 

@@ -93,6 +93,10 @@ def vision_conv(
     for name, values in (("filters", filters), ("dense_units", dense_units)):
         if any(int(value) < 1 for value in values):
             raise OptionError(name, f"vision_conv needs positive {name}. Received: {name}={list(values)}")
+    if not isinstance(kernel_size, int) or isinstance(kernel_size, bool) or kernel_size < 1:
+        raise OptionError(
+            "kernel_size", f"vision_conv needs a positive integer kernel_size. Received: kernel_size={kernel_size!r}"
+        )
     if not 0.0 <= dropout < 1.0:
         raise OptionError("dropout", f"vision_conv needs 0 <= dropout < 1. Received: dropout={dropout}")
     blocks = [_conv_block(int(f), kernel_size, batch_norm, pool=True) for f in filters]

@@ -4,6 +4,7 @@ import keras
 import pytest
 
 from mtl_zoo.balancing.fixed import FixedWeights
+from mtl_zoo.errors import OptionError
 from mtl_zoo.tasks import Task
 
 TASKS = [Task("a", "regression", loss_weight=0.5), Task("b", "regression"), Task("c", "binary")]
@@ -22,8 +23,16 @@ def test_explicit_weights_override_task_weights():
 
 
 def test_unknown_task_in_weights_is_an_error():
-    with pytest.raises(ValueError, match=r"unknown tasks \['d'\]"):
+    with pytest.raises(OptionError, match=r"unknown tasks \['d'\]") as error:
         FixedWeights(weights={"d": 1.0}).build_for_tasks(TASKS)
+    assert error.value.option == "weights"
+
+
+@pytest.mark.parametrize("weight", [-1.0, float("inf"), float("nan"), True, "2"])
+def test_weights_must_be_finite_and_not_negative(weight):
+    with pytest.raises(OptionError, match="finite weights >= 0.*Received: weights=") as error:
+        FixedWeights(weights={"a": weight})
+    assert error.value.option == "weights"
 
 
 def test_config_round_trip():

@@ -28,7 +28,8 @@ def test_factories_return_fresh_layers():
 
 @pytest.mark.parametrize(
     "options, option",
-    [({"filters": [], "dense_units": []}, "filters"), ({"filters": [0]}, "filters"), ({"dropout": 1.0}, "dropout")],
+    [({"filters": [], "dense_units": []}, "filters"), ({"filters": [0]}, "filters"), ({"dropout": 1.0}, "dropout"),
+     ({"kernel_size": 0}, "kernel_size"), ({"kernel_size": True}, "kernel_size")],
 )
 def test_bad_options_name_the_option(options, option):
     with pytest.raises(OptionError) as error:
