@@ -8,5 +8,7 @@ returns a dict task name -> features, registered in
 from mtl_zoo.sharing import hard
 from mtl_zoo.sharing import soft
 from mtl_zoo.sharing import cross_stitch
+from mtl_zoo.sharing import mtan
+from mtl_zoo.sharing import esmm
 
-__all__ = ["hard", "soft", "cross_stitch"]
+__all__ = ["hard", "soft", "cross_stitch", "mtan", "esmm"]
