@@ -30,6 +30,7 @@ SHARING_ROWS = [
     ("hard", {"shared_depth": 1}, CONV + NUM_TASKS * DENSE + HEADS),
     ("hard", {}, CONV + DENSE + HEADS),
     ("shared_middle", {"shared_from": 1, "shared_to": 2}, NUM_TASKS * CONV + DENSE + HEADS),
+    ("shared_output", {"share_head": False}, NUM_TASKS * CONV + DENSE + HEADS),  # tasks differ: own heads
     ("soft", {"tie_weight": 0.01}, NUM_TASKS * (CONV + DENSE) + HEADS),  # one column per task
     # columns, plus one K x K mixing per channel after each block (4 then 8 channels)
     ("cross_stitch", {}, NUM_TASKS * (CONV + DENSE) + HEADS + NUM_TASKS**2 * (4 + 8)),
