@@ -31,6 +31,8 @@ SHARING_ROWS = [
     ("hard", {}, CONV + DENSE + HEADS),
     ("shared_middle", {"shared_from": 1, "shared_to": 2}, NUM_TASKS * CONV + DENSE + HEADS),
     ("shared_output", {"share_head": False}, NUM_TASKS * CONV + DENSE + HEADS),  # tasks differ: own heads
+    ("task_tree", {"groups": [["digit", "flag", "tags", "value"], [["digit", "flag"], ["tags"], ["value"]]]},
+     CONV + 3 * DENSE + HEADS),
     ("soft", {"tie_weight": 0.01}, NUM_TASKS * (CONV + DENSE) + HEADS),  # one column per task
     # columns, plus one K x K mixing per channel after each block (4 then 8 channels)
     ("cross_stitch", {}, NUM_TASKS * (CONV + DENSE) + HEADS + NUM_TASKS**2 * (4 + 8)),
