@@ -33,6 +33,9 @@ SHARING_ROWS = [
     ("shared_output", {"share_head": False}, NUM_TASKS * CONV + DENSE + HEADS),  # tasks differ: own heads
     ("task_tree", {"groups": [["digit", "flag", "tags", "value"], [["digit", "flag"], ["tags"], ["value"]]]},
      CONV + 3 * DENSE + HEADS),
+    # columns, plus column k's lateral projections of k earlier columns (4 then 8 channels, with bias)
+    ("progressive", {}, NUM_TASKS * (CONV + DENSE) + HEADS
+     + sum(k * 4 * 4 + 4 + k * 8 * 8 + 8 for k in range(1, NUM_TASKS))),
     ("soft", {"tie_weight": 0.01}, NUM_TASKS * (CONV + DENSE) + HEADS),  # one column per task
     # columns, plus one K x K mixing per channel after each block (4 then 8 channels)
     ("cross_stitch", {}, NUM_TASKS * (CONV + DENSE) + HEADS + NUM_TASKS**2 * (4 + 8)),

@@ -6,6 +6,7 @@ returns a dict task name -> features, registered in
 """
 
 from mtl_zoo.sharing import hard
+from mtl_zoo.sharing import progressive
 from mtl_zoo.sharing import task_tree
 from mtl_zoo.sharing import shared_output
 from mtl_zoo.sharing import shared_middle
@@ -14,4 +15,4 @@ from mtl_zoo.sharing import cross_stitch
 from mtl_zoo.sharing import mtan
 from mtl_zoo.sharing import esmm
 
-__all__ = ["hard", "task_tree", "shared_output", "shared_middle", "soft", "cross_stitch", "mtan", "esmm"]
+__all__ = ["hard", "progressive", "task_tree", "shared_output", "shared_middle", "soft", "cross_stitch", "mtan", "esmm"]
