@@ -45,7 +45,15 @@ SHARING_ROWS = [
 # Schemes whose tasks the contract model above cannot have, each with its own check_model test:
 # esmm (exactly two binary tasks) in tests/sharing/test_esmm.py.
 OWN_CONTRACT_TESTS = {"esmm"}
-BALANCER_ROWS = [("fixed", {}), ("fixed", {"weights": {"digit": 2.0}})]
+BALANCER_ROWS = [
+    ("fixed", {}),
+    ("fixed", {"weights": {"digit": 2.0}}),
+    ("uncertainty", {}),
+    ("dwa", {"temperature": 1.0}),
+    ("rlw", {"seed": 3}),
+    ("famo", {}),
+    ("gradnorm", {"alpha": 0.5}),
+]
 
 
 def data(size=32):

@@ -1,6 +1,6 @@
 """Balancers: how per-task losses become one update (see `balancing.base`)."""
 
-from mtl_zoo.balancing import fixed
+from mtl_zoo.balancing import dwa, famo, fixed, gradnorm, rlw, uncertainty
 from mtl_zoo.balancing.base import Balancer
 from mtl_zoo.balancing.fixed import FixedWeights
 
