@@ -60,3 +60,43 @@ def plot_learning_curves(history: dict, task_metrics: dict, path) -> Figure:
             axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
     return figure
+
+
+def plot_task_weights(history: dict, task_names, path) -> Figure:
+    """Draws each task's balancer weight over the epochs (`{task}_weight` in the history); writes a PNG.
+
+    Every balancer logs the weight it gives each task per epoch (a learned
+    or adaptive loss weight, or for gradient balancers the weight implied by
+    the update), so this one panel shows how the balance moved in training.
+
+    Args:
+        history: dict. Keras history with `"<task>_weight"` -> one value per epoch.
+        task_names: list of str. Tasks to draw, in order.
+        path: str or Path. The PNG file to write.
+
+    Returns:
+        The matplotlib `Figure`: one panel, one line per task with a logged weight.
+
+    Example:
+
+    >>> history = {"left_digit_weight": [1.0, 0.8, 0.7], "right_digit_weight": [1.0, 1.2, 1.3]}
+    >>> figure = plot_task_weights(history, ["left_digit", "right_digit"], "/tmp/task_weights.png")
+    >>> [line.get_label() for line in figure.axes[0].lines]
+    ['left_digit', 'right_digit']
+    """
+    figure = Figure(figsize=PANEL_SIZE, layout="constrained")
+    axes = figure.subplots()
+    for index, task in enumerate(task_names):
+        values = history.get(f"{task}_weight")
+        if values:
+            axes.plot(range(1, len(values) + 1), values, "-", color=f"C{index}", marker=".", label=task)
+    if axes.lines:
+        axes.legend(fontsize="small")
+    else:
+        axes.text(0.5, 0.5, "nothing recorded", ha="center", va="center", transform=axes.transAxes)
+    axes.set_title("task weights")
+    axes.set_xlabel("epoch")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(alpha=0.3)
+    figure.savefig(path, dpi=100)
+    return figure

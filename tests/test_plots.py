@@ -51,3 +51,18 @@ def test_does_not_touch_pyplot_or_the_process_wide_backend(tmp_path):
     plot_learning_curves(HISTORY, {"price": ["mae"]}, tmp_path / "curves.png")
     assert matplotlib.get_backend() == backend
     assert "matplotlib.pyplot" not in sys.modules or sys.modules["matplotlib.pyplot"].get_fignums() == []
+
+
+def test_task_weights_plot_has_one_line_per_task_with_its_logged_weights(tmp_path):
+    from mtl_zoo.plots import plot_task_weights
+
+    history = {"loss": [1.0, 0.5], "a_weight": [1.0, 0.6, 0.4], "b_weight": [1.0, 1.4, 1.6], "a_loss": [2.0, 1.0]}
+    figure = plot_task_weights(history, ["a", "b", "c"], tmp_path / "weights.png")
+    with Image.open(tmp_path / "weights.png") as image:
+        assert image.format == "PNG"
+        image.verify()
+    lines = figure.axes[0].lines
+    assert [line.get_label() for line in lines] == ["a", "b"]  # c logged no weight
+    assert list(lines[1].get_xdata()) == [1, 2, 3] and list(lines[1].get_ydata()) == [1.0, 1.4, 1.6]
+    empty = plot_task_weights({}, ["a"], tmp_path / "empty.png")
+    assert empty.axes[0].texts[0].get_text() == "nothing recorded"
