@@ -20,6 +20,7 @@ import keras
 
 from mtl_zoo.heads import build_head
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.alignment import apply_feature_alignment
 from mtl_zoo.sharing.result import SharingResult
 from mtl_zoo.tasks import check_unique_names
 
@@ -32,7 +33,9 @@ def build_inputs(input_specs: dict) -> dict:
     }
 
 
-def build_network(input_specs, trunk, tasks, sharing="hard", name="multi_task_network", **options):
+def build_network(
+    input_specs, trunk, tasks, sharing="hard", name="multi_task_network", feature_alignment=None, **options
+):
     """Builds the functional multi-output network.
 
     The sharing scheme returns each task's features (or a `SharingResult`
@@ -47,6 +50,10 @@ def build_network(input_specs, trunk, tasks, sharing="hard", name="multi_task_ne
             function `scheme(features, trunk, tasks, **options)`. Defaults
             to "hard".
         name: str. Name of the Keras model. Defaults to "multi_task_network".
+        feature_alignment: dict, list of dicts or None. Alignment terms
+            `{"tasks": [source, target], "weight": w}` between two tasks'
+            features, with any scheme (see `mtl_zoo.sharing.alignment`).
+            Defaults to None.
         **options: options of the sharing scheme (e.g. `shared_depth`).
 
     Returns:
@@ -57,6 +64,7 @@ def build_network(input_specs, trunk, tasks, sharing="hard", name="multi_task_ne
     inputs = build_inputs(input_specs)
     scheme = sharing if callable(sharing) else SHARING_SCHEMES.get(sharing)
     result = SharingResult.of(scheme(trunk.stem(inputs), trunk, tasks, **options))
+    result.features = apply_feature_alignment(result.features, feature_alignment)
     heads = {task.name: task for task in tasks if task.name in result.features}
     heads.update(result.extra_heads)
     outputs = {name: build_head(head, result.features[name]) for name, head in heads.items()}
@@ -79,7 +87,14 @@ def build_network(input_specs, trunk, tasks, sharing="hard", name="multi_task_ne
 
 
 def build_model(
-    input_specs, trunk, tasks, sharing="hard", balancer=None, name="multi_task_model", **options
+    input_specs,
+    trunk,
+    tasks,
+    sharing="hard",
+    balancer=None,
+    name="multi_task_model",
+    feature_alignment=None,
+    **options,
 ):
     """Builds a trainable `MultiTaskModel` around `build_network`.
 
@@ -91,6 +106,8 @@ def build_model(
         balancer: `Balancer`, str or None. How task losses are combined; a
             string names a registered balancer. Defaults to fixed weights.
         name: str. Name of the model. Defaults to "multi_task_model".
+        feature_alignment: dict, list of dicts or None. Feature-alignment
+            terms between tasks (see `build_network`). Defaults to None.
         **options: options of the sharing scheme (e.g. `shared_depth`).
 
     Returns:
@@ -108,5 +125,7 @@ def build_model(
     """
     from mtl_zoo.model import MultiTaskModel
 
-    network = build_network(input_specs, trunk, tasks, sharing=sharing, **options)
+    network = build_network(
+        input_specs, trunk, tasks, sharing=sharing, feature_alignment=feature_alignment, **options
+    )
     return MultiTaskModel(network, tasks, balancer=balancer, name=name)

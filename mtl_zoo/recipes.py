@@ -110,6 +110,15 @@ class TaskConfig(BaseModel):
         )
 
 
+class FeatureAlignmentConfig(BaseModel):
+    """A feature-alignment term between two tasks (see `mtl_zoo.sharing.alignment`)."""
+
+    model_config = ConfigDict(extra="forbid", **_STRICT)
+
+    tasks: list[str] = Field(min_length=2, max_length=2)
+    weight: float = Field(1.0, ge=0)
+
+
 class ModelConfig(BaseModel):
     """Trunk and sharing scheme; extra keys are options of the sharing scheme."""
 
@@ -118,6 +127,7 @@ class ModelConfig(BaseModel):
     trunk: str
     trunk_options: dict[str, Any] = {}
     sharing: str = "hard"
+    feature_alignment: Optional[list[FeatureAlignmentConfig]] = None
 
     @field_validator("trunk")
     @classmethod
@@ -131,8 +141,15 @@ class ModelConfig(BaseModel):
 
     @property
     def sharing_options(self) -> dict:
-        """Options passed to the sharing scheme (every key but trunk/sharing)."""
+        """Options passed to the sharing scheme (every key but trunk/sharing/feature_alignment)."""
         return dict(self.model_extra or {})
+
+    @property
+    def feature_alignment_option(self):
+        """The feature-alignment terms as plain dicts, or None."""
+        if not self.feature_alignment:
+            return None
+        return [entry.model_dump() for entry in self.feature_alignment]
 
 
 class BalancerConfig(BaseModel):

@@ -47,7 +47,10 @@ def check_model(model, features: dict, labels: dict, folder, epochs: int = 1, ex
         raise AssertionError(
             f"The model has {model.count_params()} parameters; the closed form gives {expected_parameters}"
         )
-    unused = sorted(path for path, tasks in model.variable_tasks.items() if not tasks)
+    loss_term_variables = {variable.path for layer in model.auxiliary_losses for variable in layer.trainable_variables}
+    unused = sorted(
+        path for path, tasks in model.variable_tasks.items() if not tasks and path not in loss_term_variables
+    )
     if unused:
         raise AssertionError(f"Trainable variables no task output depends on: {unused}")
     if not model.compiled:

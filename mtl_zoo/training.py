@@ -55,6 +55,7 @@ def build_model_from_recipe(recipe):
             sharing=model_config.sharing,
             balancer=balancer,
             name=recipe.name.replace("-", "_").replace(".", "_"),
+            feature_alignment=model_config.feature_alignment_option,
             **model_config.sharing_options,
         )
 

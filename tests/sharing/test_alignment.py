@@ -141,3 +141,29 @@ def test_several_pairs_each_get_their_own_term():
     model = keras.Model(list(features.values()), aligned)
     names = {layer.name: layer.weight for layer in model.layers if isinstance(layer, FeatureAlignmentLoss)}
     assert names == {"a_b_alignment_loss": 1.0, "a_c_alignment_loss": 0.1}
+
+
+def test_recipes_and_build_model_take_feature_alignment_with_any_scheme(tmp_path):
+    """`model.feature_alignment` in a recipe reaches build_network; a projection passes the contract."""
+    from mtl_zoo.recipes import validate_recipe
+    from mtl_zoo.training import build_model_from_recipe
+
+    recipe = validate_recipe({
+        "name": "aligned",
+        "data": {"name": "multi_digits"},
+        "tasks": [{"name": "left_digit", "kind": "classification", "classes": 10},
+                  {"name": "right_digit", "kind": "classification", "classes": 10}],
+        "model": {"trunk": "vision_conv", "trunk_options": {"filters": [4], "dense_units": [8]},
+                  "sharing": "hard", "shared_depth": 1,
+                  "feature_alignment": [{"tasks": ["left_digit", "right_digit"], "weight": 0.5}]},
+        "training": {"epochs": 1},
+    }, source="aligned.yaml")
+    model = build_model_from_recipe(recipe)
+    assert [layer.name for layer in model.auxiliary_losses] == ["left_digit_right_digit_alignment_loss"]
+    assert model.auxiliary_losses[0].weight == 0.5
+
+    projected = make()  # widths 8 and 64: a learned projection feeds only the loss term
+    assert projected.auxiliary_losses[0].projection is not None
+    features, labels = data()
+    history = check_model(projected, features, labels, tmp_path)
+    assert history["digit_value_alignment_loss"][0] > 0
