@@ -41,6 +41,23 @@ SHARING_ROWS = [
     ("cross_stitch", {}, NUM_TASKS * (CONV + DENSE) + HEADS + NUM_TASKS**2 * (4 + 8)),
     # shared column, plus per task: a 4 -> 4 -> 4 module on the conv block, an (8 + 4) -> 8 -> 8 one on the dense block
     ("mtan", {}, CONV + DENSE + HEADS + NUM_TASKS * ((4 * 4 + 4) * 2 + (12 * 8 + 8) + (8 * 8 + 8))),
+    # experts: copies of the dense block on the shared conv block (gates read its 64 features), or dense
+    # experts on the whole trunk (8 features); one softmax gate per task
+    ("mmoe", {"num_experts": 3}, CONV + 3 * DENSE + NUM_TASKS * (64 * 3 + 3) + HEADS),
+    ("mmoe", {"num_experts": 2, "expert_units": [6, 8]},
+     CONV + DENSE + 2 * (8 * 6 + 6 + 6 * 8 + 8) + NUM_TASKS * (8 * 2 + 2) + HEADS),
+    ("cgc", {"num_shared_experts": 1, "num_task_experts": 1}, CONV + (1 + NUM_TASKS) * DENSE + NUM_TASKS * (64 * 2 + 2) + HEADS),
+    # level 1 copies the conv block, level 2 the dense block; gates read 64 features at both levels,
+    # plus the level-1 shared gate over all 1 + NUM_TASKS experts
+    ("ple", {"num_shared_experts": 1, "num_task_experts": 1},
+     (1 + NUM_TASKS) * (CONV + DENSE) + 2 * NUM_TASKS * (64 * 2 + 2) + 64 * (1 + NUM_TASKS) + (1 + NUM_TASKS) + HEADS),
+    ("ple", {"num_levels": 3, "expert_units": [8]}, CONV + DENSE + 3 * (2 + NUM_TASKS) * (8 * 8 + 8)
+     + 3 * NUM_TASKS * (8 * 3 + 3) + 2 * (8 * (2 + NUM_TASKS) + 2 + NUM_TASKS) + HEADS),
+    # per task k selectors of ceil(log2 E) = 2 bits and k selector weights, linear in the 64 routing
+    # features; static gates: 2 bits for the one selector (which needs no weight)
+    ("dselect_k", {"num_experts": 3, "k": 2}, CONV + 3 * DENSE + NUM_TASKS * (65 * 2 * 2 + 65 * 2) + HEADS),
+    ("dselect_k", {"num_experts": 4, "k": 1, "per_example": False, "expert_units": [8], "entropy_weight": 0.1},
+     CONV + DENSE + 4 * (8 * 8 + 8) + NUM_TASKS * 2 + HEADS),
 ]
 # Schemes whose tasks the contract model above cannot have, each with its own check_model test:
 # esmm (exactly two binary tasks) in tests/sharing/test_esmm.py.
