@@ -181,6 +181,12 @@ def resolved_recipe(recipe, model) -> dict:
 
     Returns:
         A dict that `mtl_zoo.recipes.validate_recipe` accepts.
+
+    Example:
+
+    >>> document = resolved_recipe(recipe, result.model)  # doctest: +SKIP
+    >>> document["tasks"][0]["loss"]  # doctest: +SKIP
+    'sparse_categorical_crossentropy'
     """
     document = recipe.model_dump(mode="json")
     tasks = {task.name: task for task in model.tasks}
@@ -200,6 +206,11 @@ def model_card(model, recipe) -> dict:
     Args:
         model: `MultiTaskModel`. The trained model.
         recipe: `Recipe`. Names the data set whose input specs give the ranges.
+
+    Example:
+
+    >>> model_card(result.model, recipe)["inputs"]["image"]["value_range"]  # doctest: +SKIP
+    [0.0, 1.0]
     """
     from mtl_zoo.registry import DATASETS
 
@@ -234,6 +245,11 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
 
     Returns:
         The target folder.
+
+    Example:
+
+    >>> write_artifact(train_recipe(recipe), recipe, "saved_models/run")  # doctest: +SKIP
+    PosixPath('saved_models/run')
     """
     target = Path(target)
     check_output_folder(target, overwrite)

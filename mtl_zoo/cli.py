@@ -54,6 +54,10 @@ def configure_output(verbose: bool) -> None:
     Args:
         verbose: bool. Leave TensorFlow's start-up lines (CUDA probing,
             CPU feature notices), absl info and warnings and TFDS progress bars on.
+
+    Example:
+
+    >>> configure_output(verbose=False)  # doctest: +SKIP
     """
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # the same CPU numerics on every run
     if verbose:
@@ -79,7 +83,17 @@ def _quiet_standard_output(verbose: bool):
 
 
 def prepare_data(recipe, split: str, verbose: bool) -> None:
-    """Loads `split` once so a data set built on first use (TFDS) is built before training."""
+    """Loads `split` once, so a data set TFDS builds on first use is built now (quietly unless `verbose`).
+
+    Args:
+        recipe: `Recipe`. Names the data set and its folder.
+        split: str. The split to load.
+        verbose: bool. Let TFDS print its "Downloading and preparing" lines.
+
+    Example:
+
+    >>> prepare_data(load_recipe("multidigits_hard"), "train", verbose=False)  # doctest: +SKIP
+    """
     from mtl_zoo.registry import DATASETS
 
     with _quiet_standard_output(verbose):

@@ -108,6 +108,11 @@ def count_examples(recipe, split: str) -> int:
     Args:
         recipe: `Recipe`. Supplies the data set and its folder.
         split: str. Split name of the data set.
+
+    Example:
+
+    >>> count_examples(load_recipe("recipes/multidigits_hard.yaml"), "train")  # doctest: +SKIP
+    12000
     """
     dataset = DATASETS.get(recipe.data.name).load_split(split, data_dir=recipe.data.data_dir)
     size = int(dataset.cardinality())

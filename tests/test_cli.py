@@ -271,25 +271,35 @@ def clean_environment():
 
 
 @pytest.mark.slow
-def test_start_up_and_data_set_noise_is_hidden_unless_verbose(trained_artifact, tmp_path):
+def test_start_up_and_data_set_noise_is_hidden_by_default(trained_artifact, tmp_path):
     folder, _ = trained_artifact
-
-    def evaluate(*flags):
-        data_dir = tmp_path / f"tfds{len(flags)}"  # empty: TFDS builds MultiDigits there first
-        return subprocess.run(
-            [sys.executable, "-m", "mtl_zoo.cli", *flags, "evaluate", str(folder), "--data-dir", str(data_dir)],
-            capture_output=True, text=True, cwd=tmp_path, env=clean_environment(),
-        )
-
-    quiet = evaluate()
+    data_dir = tmp_path / "tfds"  # empty: TFDS builds MultiDigits there first, which it announces
+    quiet = subprocess.run(
+        [sys.executable, "-m", "mtl_zoo.cli", "evaluate", str(folder), "--data-dir", str(data_dir)],
+        capture_output=True, text=True, cwd=tmp_path, env=clean_environment(),
+    )
     assert quiet.returncode == 0, quiet.stderr[-3000:]
     assert quiet.stderr == ""
     assert quiet.stdout.splitlines()[0] == "multidigits_hard on the test split:"
-    assert "Downloading and preparing" not in quiet.stdout
-    verbose = evaluate("--verbose")
-    assert verbose.returncode == 0, verbose.stderr[-3000:]
-    assert "Downloading and preparing dataset" in verbose.stdout
-    assert "Generating test examples" in verbose.stderr
+    assert "Downloading and preparing" not in quiet.stdout and "Dataset multi_digits" not in quiet.stdout
+    assert (data_dir / "multi_digits").is_dir()
+
+
+def test_verbose_leaves_tensorflow_absl_and_tfds_output_alone():
+    script = textwrap.dedent("""
+        import contextlib, io, json, os
+        import absl.logging
+        from mtl_zoo.cli import main
+        verbosity = absl.logging.get_verbosity()
+        with contextlib.redirect_stdout(io.StringIO()):
+            assert main(["--verbose", "list"]) == 0
+        print(json.dumps([os.environ.get("TF_CPP_MIN_LOG_LEVEL"), os.environ.get("TQDM_DISABLE"),
+                          absl.logging.get_verbosity() == verbosity]))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd="/",
+                            env=clean_environment())
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.splitlines()[-1]) == [None, None, True]
 
 
 def test_help_and_version_answer_without_importing_tensorflow():

@@ -14,12 +14,11 @@ import pytest
 import mtl_zoo
 
 ROOT = Path(__file__).resolve().parent.parent
-RECIPES = sorted(path.name for path in (ROOT / "recipes").glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    """A wheel built offline (no build isolation) from a copy of this checkout's sources."""
+    """`(wheel, recipe file names)`: a wheel built offline (no build isolation) from a copy of the sources."""
     folder = tmp_path_factory.mktemp("wheel")
     source = folder / "source"
     source.mkdir()
@@ -34,17 +33,19 @@ def wheel(tmp_path_factory):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (built,) = folder.glob("mtl_zoo-*.whl")
-    return built
+    return built, sorted(path.name for path in (source / "recipes").glob("*.yaml"))
 
 
 @pytest.mark.slow
 def test_wheel_carries_every_recipe_and_the_declared_dependencies(wheel):
+    wheel, recipes = wheel
+    assert "multidigits_hard.yaml" in recipes
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
         requirements = [line.split(":", 1)[1].strip() for line in archive.read(metadata).decode().splitlines()
                         if line.startswith("Requires-Dist:") and "extra ==" not in line]
-    assert sorted(name.split("/")[-1] for name in names if name.startswith("mtl_zoo/bundled_recipes/")) == RECIPES
+    assert sorted(name.split("/")[-1] for name in names if name.startswith("mtl_zoo/bundled_recipes/")) == recipes
     assert wheel.name.startswith(f"mtl_zoo-{mtl_zoo.__version__}-")
     requirement_names = {requirement.split(">")[0].split("=")[0].split("[")[0].strip() for requirement in requirements}
     assert "keras-tuner" not in requirement_names
@@ -53,6 +54,7 @@ def test_wheel_carries_every_recipe_and_the_declared_dependencies(wheel):
 
 @pytest.mark.slow
 def test_installed_wheel_lists_and_loads_recipes_by_name_outside_a_clone(wheel, tmp_path):
+    wheel, recipes = wheel
     site = tmp_path / "site"
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(site), str(wheel)],
@@ -82,5 +84,5 @@ def test_installed_wheel_lists_and_loads_recipes_by_name_outside_a_clone(wheel, 
     assert report["name"] == "multidigits_hard"
     bundled = str(site / "mtl_zoo" / "bundled_recipes")
     assert report["source"] == f"{bundled}/multidigits_hard.yaml"
-    assert sorted(f"{name}.yaml" for name in report["recipes"]) == RECIPES
+    assert sorted(f"{name}.yaml" for name in report["recipes"]) == recipes
     assert all(path.startswith(bundled) for path in report["recipes"].values())
