@@ -1,0 +1,139 @@
+"""Benchmark: training-step time of every balancer relative to fixed weights, at 2 and 10 tasks.
+
+The model is the `multidigits_hard` network (two shared conv blocks of 32
+and 64 filters on 12x20 images, a dense block of 128, one 10-class head per
+task) trained with Adam on in-memory batches of 64: at K = 2 its two digit
+tasks, at K = 10 ten MultiDigits-style classification tasks with random
+labels (the step's cost does not depend on the labels). Gradient balancers
+are timed with both ways of taking per-task gradients (`task_gradients`
+"vectorized" and "loop").
+
+A step's time is the time of a `fit` epoch of `--steps` steps (measured from
+its first to its last step, so `fit`'s set-up is left out) divided by the
+steps. Each figure is the median of `--runs` timed epochs after one warm-up
+epoch; runs of all variants alternate, so load changes on a shared machine
+hit them alike.
+
+Usage:
+
+    python benchmarks/balancer_cost.py [--runs 5] [--steps 30] [--tasks 2 10] [--balancers fixed famo ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from mtl_zoo import InputSpec, Task, build_model  # noqa: E402
+from mtl_zoo.registry import BALANCERS  # noqa: E402
+from mtl_zoo.trunks.vision import vision_conv  # noqa: E402
+
+IMAGE, BATCH, CLASSES = (12, 20, 1), 64, 10
+INPUTS = {"image": InputSpec(IMAGE)}
+
+
+def task_names(num_tasks: int) -> list:
+    return ["left_digit", "right_digit"] if num_tasks == 2 else [f"digit_{index}" for index in range(num_tasks)]
+
+
+def dataset(num_tasks: int, steps: int) -> tf.data.Dataset:
+    rng = np.random.default_rng(0)
+    size = BATCH * steps
+    features = {"image": rng.random((size,) + IMAGE, dtype="float32")}
+    labels = {name: rng.integers(0, CLASSES, size) for name in task_names(num_tasks)}
+    return tf.data.Dataset.from_tensor_slices((features, labels)).batch(BATCH).cache().repeat()
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Seconds from the first step's start to the last step's end of each epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch_seconds = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(time.perf_counter() - self._start)
+
+
+def variants(names: list) -> list:
+    """`(label, balancer name, options)`: every balancer, gradient ones once per `task_gradients`."""
+    rows = []
+    for name in names:
+        if getattr(BALANCERS.get(name), "uses_task_gradients", False):
+            rows += [(f"{name} (vectorized)", name, {"task_gradients": "vectorized"}),
+                     (f"{name} (loop)", name, {"task_gradients": "loop"})]
+        else:
+            rows.append((name, name, {}))
+    return rows
+
+
+def make_runner(balancer: str, options: dict, num_tasks: int, steps: int):
+    keras.utils.set_random_seed(0)
+    tasks = [Task(name, "classification", CLASSES) for name in task_names(num_tasks)]
+    trunk = vision_conv(INPUTS, filters=[32, 64], dense_units=[128])
+    model = build_model(INPUTS, trunk, tasks, shared_depth=2, balancer=BALANCERS.get(balancer)(**options))
+    model.compile(optimizer=keras.optimizers.Adam(0.002))
+    data, timer = dataset(num_tasks, steps), StepTimer()
+
+    def run() -> float:
+        model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False, callbacks=[timer])
+        return timer.epoch_seconds[-1] / steps
+
+    return run
+
+
+def measure(names: list, num_tasks: int, runs: int, steps: int) -> dict:
+    """Label -> median seconds per step."""
+    runners = {label: make_runner(name, options, num_tasks, steps) for label, name, options in variants(names)}
+    for runner in runners.values():
+        runner()  # warm-up: tracing
+    times = {label: [] for label in runners}
+    for _ in range(runs):
+        for label, runner in runners.items():
+            times[label].append(runner())
+    return {label: statistics.median(values) for label, values in times.items()}
+
+
+def format_table(results: dict) -> str:
+    """One row per variant: ms per step and ratio to fixed, per number of tasks."""
+    counts = list(results)
+    header = "| balancer | " + " | ".join(f"K = {k}: ms/step | K = {k}: x fixed" for k in counts) + " |"
+    lines = [header, "|" + "---|" * (1 + 2 * len(counts))]
+    for label in results[counts[0]]:
+        cells = []
+        for k in counts:
+            seconds, fixed = results[k][label], results[k]["fixed"]
+            cells += [f"{1000 * seconds:.1f}", f"{seconds / fixed:.2f}"]
+        lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="timed epochs per variant (median)")
+    parser.add_argument("--steps", type=int, default=30, help="training steps per timed epoch")
+    parser.add_argument("--tasks", type=int, nargs="+", default=[2, 10], help="numbers of tasks")
+    parser.add_argument("--balancers", nargs="+", default=None, help="registered names (default: all)")
+    args = parser.parse_args(argv)
+    names = args.balancers or BALANCERS.names()
+    names = ["fixed"] + [name for name in names if name != "fixed"]
+    results = {k: measure(names, k, args.runs, args.steps) for k in args.tasks}
+    print(f"median of {args.runs} epochs of {args.steps} steps (batch {BATCH}); {os.cpu_count()} CPUs; "
+          f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+    print(format_table(results))
+
+
+if __name__ == "__main__":
+    main()
