@@ -111,7 +111,7 @@ def command_train(arguments) -> int:
     from mtl_zoo.artifacts import check_output_folder, write_artifact
     from mtl_zoo.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes import load_recipe
-    from mtl_zoo.training import recipe_tasks, train_recipe
+    from mtl_zoo.training import build_model_from_recipe, recipe_tasks, train_recipe
 
     recipe = load_recipe(arguments.recipe, arguments.set)
     output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
@@ -120,6 +120,7 @@ def command_train(arguments) -> int:
         tf.config.experimental.enable_op_determinism()
     print(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
           f"{recipe.training.epochs} epochs) -> {output}", flush=True)
+    build_model_from_recipe(recipe)  # a bad option of the trunk, scheme or balancer stops here, before any data is read
     prepare_data(recipe, recipe.data.train_split, arguments.verbose)
     progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(recipe)})
     logs = Path(tempfile.mkdtemp(prefix="mtl_zoo_tensorboard_"))

@@ -39,6 +39,7 @@ REJECTED = [
     ("boolean_batch_size", ["training.batch_size=true"], "training.batch_size"),
     ("boolean_epochs", ["training.epochs=true"], "training.epochs"),
     ("boolean_shared_depth", ["model.shared_depth=false"], "model.shared_depth"),
+    ("shared_depth_out_of_range", ["model.shared_depth=7"], "model.shared_depth"),
     ("boolean_classes", ["tasks.left_digit.classes=true"], "tasks[0].classes"),
     ("negative_seed", ["seed=-1"], "seed"),
     ("seed_too_large", ["seed=4294967296"], "seed"),
@@ -70,6 +71,7 @@ def no_training(monkeypatch):
         return fail
 
     monkeypatch.setattr(DataSource, "load_split", reached("data loading"))
+    monkeypatch.setattr("mtl_zoo.cli.prepare_data", reached("data preparation"))
     monkeypatch.setattr("mtl_zoo.training.train_recipe", reached("train_recipe"))
 
 
