@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import keras
@@ -61,9 +62,18 @@ class RandomLossWeighting(Balancer):
         super().build_for_tasks(tasks)
 
     def draw_weights(self, step):
-        """The weights of training step `step`: softmax of a standard normal draw, `[num_tasks]`."""
+        """The weights of training step `step`: softmax of a standard normal draw, `[num_tasks]`.
+
+        The normal draws come from Philox random bits (the same on every
+        device, with or without XLA; TensorFlow's float samplers are not)
+        through the Box-Muller transform.
+        """
         seed = tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])
-        return tf.nn.softmax(tf.random.stateless_normal((len(self.tasks),), seed=seed))
+        bits = tf.random.stateless_uniform(
+            (2, len(self.tasks)), seed=seed, minval=None, maxval=None, dtype=tf.uint32, alg="philox")
+        uniform = (tf.cast(tf.bitwise.right_shift(bits, 8), tf.float32) + 0.5) / 2.0**24  # in (0, 1)
+        normal = tf.sqrt(-2.0 * tf.math.log(uniform[0])) * tf.cos(2.0 * math.pi * uniform[1])
+        return tf.nn.softmax(normal)
 
     def combine(self, task_losses: dict, counts=None, training: bool = False):
         losses = ops.stack([task.loss_weight * ops.cast(task_losses[task.name], "float32") for task in self.tasks])

@@ -89,3 +89,12 @@ def test_seed_must_be_an_integer(seed):
     with pytest.raises(OptionError, match="integer seed") as error:
         RandomLossWeighting(seed=seed)
     assert error.value.option == "seed"
+
+
+def test_the_draws_are_the_same_with_xla():
+    balancer = RandomLossWeighting(seed=2)
+    balancer.build_for_tasks(TASKS)
+    compiled = tf.function(balancer.draw_weights, jit_compile=True)
+    for step in range(5):
+        np.testing.assert_allclose(compiled(tf.constant(step, tf.int64)).numpy(), balancer.draw_weights(step).numpy(),
+                                   rtol=1e-6)
