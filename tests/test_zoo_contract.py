@@ -70,6 +70,14 @@ BALANCER_ROWS = [
     ("rlw", {"seed": 3}),
     ("famo", {}),
     ("gradnorm", {"alpha": 0.5}),
+    ("pcgrad", {"seed": 1}),
+    ("mgda", {}),
+    ("cagrad", {"c": 0.5}),
+    ("imtl", {"task_gradients": "loop"}),
+    ("nash_mtl", {}),
+    ("aligned_mtl", {}),
+    ("upgrad", {}),
+    ("graddrop", {"leak": 0.2, "seed": 1}),
 ]
 
 
