@@ -81,13 +81,13 @@ class GradNorm(GradientBalancer):
                 raise OptionError(option, f"GradNorm needs a finite {option} {bound}. Received: {option}={value!r}")
         self.alpha = float(alpha)
         self.weight_learning_rate = float(weight_learning_rate)
-        self._applied_weights = None
 
     def build_for_tasks(self, tasks) -> None:
         if getattr(self, "loss_weights", None) is None:
             state = dict(trainable=False, aggregation="only_first_replica")
             vector = dict(shape=(len(tasks),), **state)
             self.loss_weights = self.add_weight(initializer="ones", name="loss_weights", **vector)
+            self.applied_weights = self.add_weight(initializer="ones", name="applied_weights", **vector)
             self.first_losses = self.add_weight(initializer="zeros", name="first_losses", **vector)
             self.step_losses = self.add_weight(initializer="zeros", name="step_losses", **vector)
             self.step_present = self.add_weight(initializer="ones", name="step_present", **vector)
@@ -129,18 +129,16 @@ class GradNorm(GradientBalancer):
 
     def aggregate(self, grads):
         weights = tf.convert_to_tensor(self.loss_weights)
+        self.applied_weights.assign(weights)
         self.loss_weights.assign(self.updated_weights(
             weights, grads, tf.convert_to_tensor(self.step_losses), tf.convert_to_tensor(self.first_losses),
             tf.convert_to_tensor(self.step_present),
         ))
-        self._applied_weights = weights
         return tf.linalg.matvec(grads, weights, transpose_a=True)
 
     def implied_weights(self, grads, direction):
-        """The weights the update used (those before this step's weight update)."""
-        if self._applied_weights is None:
-            return super().implied_weights(grads, direction)
-        return self._applied_weights
+        """The weights the last `aggregate` used (those before its weight update)."""
+        return tf.convert_to_tensor(self.applied_weights)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "alpha": self.alpha, "weight_learning_rate": self.weight_learning_rate}
