@@ -10,11 +10,15 @@ Prints one table:
   (two shared conv blocks, 4 dense experts of 64, two digit heads) built by
   `mtl_zoo.build_model` and trained by `MultiTaskModel`, against the same
   network written by hand in plain Keras (`EinsumDense` experts, `Dot`
-  mixture, `compile(loss=...)`), on the same in-memory batches.
+  mixture, `compile(loss=...)`), on the same in-memory batches; and
+  mtl_zoo's network alone trained by plain Keras `compile`/`fit`, which
+  separates the network's cost from `MultiTaskModel`'s training step.
 
-Each figure is the median of `--runs` timed training epochs (default 9;
-`fit`'s set-up excluded); epochs of the two variants alternate, after one
-warm-up epoch each, so load changes on a shared machine hit both alike.
+Each figure is the median over `--runs` training epochs (default 9) of the
+epoch's median step time (examples per second = batch size / step time);
+epochs of the variants alternate, after one warm-up epoch each, so load
+changes on a shared machine hit all alike, and medians ignore the steps a
+burst of load slows down.
 
 Usage:
 
@@ -43,29 +47,35 @@ IMAGE, NUM_EXPERTS, MMOE_BATCH, MMOE_STEPS = (12, 20, 1), 4, 64, 150
 TASK_NAMES = ("left_digit", "right_digit")
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Records the seconds of each training epoch (`fit`'s set-up excluded)."""
+class StepTimer(keras.callbacks.Callback):
+    """Per epoch, the median seconds of a training step (batch begin to end, first step skipped)."""
 
     def __init__(self):
         super().__init__()
-        self.seconds = []
+        self.medians, self._steps = [], []
 
     def on_epoch_begin(self, epoch, logs=None):
+        self._steps = []
+
+    def on_train_batch_begin(self, batch, logs=None):
         self._start = time.perf_counter()
 
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps.append(time.perf_counter() - self._start)
+
     def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self._start)
+        self.medians.append(statistics.median(self._steps[1:]))
 
 
-def epoch_medians(models: dict, dataset, runs: int) -> dict:
-    """Name -> median seconds of one training epoch over `dataset`, models alternating after a warm-up."""
+def step_medians(models: dict, dataset, runs: int) -> dict:
+    """Name -> median over `runs` epochs of the epoch's median step seconds; models alternate after a warm-up."""
     for model in models.values():
         model.fit(dataset, epochs=1, verbose=0)
-    timers = {name: EpochTimer() for name in models}
+    timers = {name: StepTimer() for name in models}
     for _ in range(runs):
         for name, model in models.items():
             model.fit(dataset, epochs=1, verbose=0, callbacks=[timers[name]])
-    return {name: statistics.median(timer.seconds) for name, timer in timers.items()}
+    return {name: statistics.median(timer.medians) for name, timer in timers.items()}
 
 
 # === Fused vs separate experts ===
@@ -93,8 +103,8 @@ def expert_rows(runs: int) -> list:
     for num_experts in (4, 8, 16):
         keras.utils.set_random_seed(0)
         models = {kind: expert_model(num_experts, kind == "fused") for kind in ("fused", "separate")}
-        seconds = epoch_medians(models, dataset, runs)
-        fused, separate = (seconds[kind] / STEPS * 1000 for kind in ("fused", "separate"))
+        seconds = step_medians(models, dataset, runs)
+        fused, separate = (seconds[kind] * 1000 for kind in ("fused", "separate"))
         rows.append((f"experts E={num_experts}", "fused (stacked)", f"{fused:.2f} ms/step",
                      "separate Dense", f"{separate:.2f} ms/step", f"{separate / fused:.2f}x"))
     return rows
@@ -110,6 +120,20 @@ def zoo_mmoe() -> keras.Model:
     model = build_model(inputs, trunk, tasks, sharing="mmoe", num_experts=NUM_EXPERTS, expert_units=[UNITS])
     model.compile(optimizer=keras.optimizers.Adam(0.002))
     return model
+
+
+def keras_compile(model: keras.Model) -> keras.Model:
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.002),
+        loss={name: "sparse_categorical_crossentropy" for name in TASK_NAMES},
+        metrics={name: ["accuracy"] for name in TASK_NAMES},
+    )
+    return model
+
+
+def keras_fit(network: keras.Model) -> keras.Model:
+    """mtl_zoo's functional network (task outputs only), trained by plain `compile`/`fit`."""
+    return keras_compile(keras.Model(network.input, {name: network.output[name] for name in TASK_NAMES}))
 
 
 def plain_keras_mmoe() -> keras.Model:
@@ -128,13 +152,7 @@ def plain_keras_mmoe() -> keras.Model:
         gate = keras.layers.Dense(NUM_EXPERTS, activation="softmax")(x)
         mixture = keras.layers.Dot(axes=(1, 1))([gate, experts])
         outputs[name] = keras.layers.Dense(10, activation="softmax", name=name)(mixture)
-    model = keras.Model({"image": image}, outputs)
-    model.compile(
-        optimizer=keras.optimizers.Adam(0.002),
-        loss={name: "sparse_categorical_crossentropy" for name in TASK_NAMES},
-        metrics={name: ["accuracy"] for name in TASK_NAMES},
-    )
-    return model
+    return keras_compile(keras.Model({"image": image}, outputs))
 
 
 def mmoe_rows(runs: int) -> list:
@@ -144,12 +162,18 @@ def mmoe_rows(runs: int) -> list:
     labels = {name: rng.integers(0, 10, size) for name in TASK_NAMES}
     dataset = tf.data.Dataset.from_tensor_slices(({"image": images}, labels)).batch(MMOE_BATCH).cache().prefetch(2)
     keras.utils.set_random_seed(0)
-    models = {"mtl_zoo": zoo_mmoe(), "plain Keras": plain_keras_mmoe()}
+    models = {"mtl_zoo": zoo_mmoe(), "network": None, "plain Keras": plain_keras_mmoe()}
+    models["network"] = keras_fit(models["mtl_zoo"].network)
     assert models["mtl_zoo"].count_params() == models["plain Keras"].count_params(), "not the same network"
-    seconds = epoch_medians(models, dataset, runs)
-    zoo, plain = (size / seconds[name] for name in ("mtl_zoo", "plain Keras"))
-    return [("mmoe (multidigits_mmoe)", "mtl_zoo", f"{zoo:,.0f} ex/s", "plain Keras", f"{plain:,.0f} ex/s",
-             f"{zoo / plain:.3f}x")]
+    seconds = step_medians(models, dataset, runs)
+    speed = {name: MMOE_BATCH / value for name, value in seconds.items()}
+    plain = f"{speed['plain Keras']:,.0f} ex/s"
+    return [
+        ("mmoe (multidigits_mmoe)", "mtl_zoo", f"{speed['mtl_zoo']:,.0f} ex/s", "plain Keras", plain,
+         f"{speed['mtl_zoo'] / speed['plain Keras']:.3f}x"),
+        ("mmoe network only", "its network, Keras fit", f"{speed['network']:,.0f} ex/s", "plain Keras", plain,
+         f"{speed['network'] / speed['plain Keras']:.3f}x"),
+    ]
 
 
 def format_table(rows: list) -> str:

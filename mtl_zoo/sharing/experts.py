@@ -54,10 +54,11 @@ class DenseExperts(keras.layers.Layer):
 
     Depth `d` holds a kernel `[num_experts, in_d, units[d]]` and a bias
     `[num_experts, units[d]]`. An input `[batch, in]` is fed to every expert
-    (`einsum("bi,eio->beo")`, computed as one matmul with the kernels side by
-    side, `[in, num_experts * units]`, which is faster on CPU than TF's
-    einsum); an input `[batch, num_experts, in]` gives each expert its own
-    row (`einsum("bei,eio->beo")`). Each expert equals a stack
+    (`einsum("bi,eio->beo")`); an input `[batch, num_experts, in]` gives each
+    expert its own row (`einsum("bei,eio->beo")`). Both are computed without
+    `einsum`, which is slower on CPU: a shared input is one matmul with the
+    kernels side by side (`[in, num_experts * units]`), expert rows one
+    batched matmul over the experts. Each expert equals a stack
     of `keras.layers.Dense(units[d], activation)` with the same weights, and
     each kernel slice is initialized like `Dense` (Glorot uniform).
 
@@ -92,16 +93,21 @@ class DenseExperts(keras.layers.Layer):
             width = units
 
     def call(self, inputs):
-        x = inputs
-        for kernel, bias in zip(self.kernels, self.biases):
-            if len(x.shape) == 2:  # one input for all: a single matmul on the kernels side by side
-                _, width, units = kernel.shape
-                side_by_side = ops.reshape(ops.transpose(kernel, (1, 0, 2)), (width, self.num_experts * units))
-                x = ops.reshape(ops.matmul(x, side_by_side), (-1, self.num_experts, units))
-            else:
-                x = ops.einsum("bei,eio->beo", x, kernel)
-            x = self._activation(x + bias)
-        return x
+        # Rows are kept expert-major, [num_experts, batch, width], between depths, so each depth
+        # after the first is one batched matmul; a shared input is one matmul on the kernels side by side.
+        x, expert_major = inputs, False
+        if len(x.shape) == 3:
+            x, expert_major = ops.transpose(x, (1, 0, 2)), True
+        for depth, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
+            if expert_major:
+                x = self._activation(ops.matmul(x, kernel) + ops.expand_dims(bias, 1))
+                continue
+            _, width, units = kernel.shape
+            side_by_side = ops.reshape(ops.transpose(kernel, (1, 0, 2)), (width, self.num_experts * units))
+            x = self._activation(ops.reshape(ops.matmul(x, side_by_side), (-1, self.num_experts, units)) + bias)
+            if depth + 1 < len(self.kernels):
+                x, expert_major = ops.transpose(x, (1, 0, 2)), True
+        return ops.transpose(x, (1, 0, 2)) if expert_major else x
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_experts, self.units[-1])
