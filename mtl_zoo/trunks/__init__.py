@@ -1,6 +1,10 @@
-"""Trunks: feature extractors cut into blocks (see `mtl_zoo.trunks.base`)."""
+"""Trunks: feature extractors cut into blocks (see `mtl_zoo.trunks.base`).
 
-from mtl_zoo.trunks import vision
+`vision_conv` for images, `mlp` for a numeric vector, `features` for raw
+tabular columns (numeric, categorical, id, text) preprocessed inside the model.
+"""
+
+from mtl_zoo.trunks import features, mlp, vision
 from mtl_zoo.trunks.base import Trunk
 
-__all__ = ["Trunk", "vision"]
+__all__ = ["Trunk", "features", "mlp", "vision"]

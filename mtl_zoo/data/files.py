@@ -1,0 +1,474 @@
+"""Data sets read from CSV and Parquet files, as a recipe's `data:` section describes them.
+
+Instead of `name:` (a registered data set), a recipe's `data:` can name files
+in one of three layouts:
+
+- one file with a split column: `file: penguins.csv` and `split_column: split`
+  (each row's value names its split);
+- one file per split: `files: {train: a.csv, validation: b.csv, test: c.parquet}`;
+- one file split at random: `file: penguins.csv`, `validation_fraction: 0.2`,
+  `test_fraction: 0.2` and `split_seed: 0` (the same seed gives the same rows).
+
+`columns` names the feature columns and their types (`numeric`,
+`categorical`, `id`, `text`; see `mtl_zoo.data.columns`), and each task reads
+its labels from the column its `label` names (defaults to the task name).
+Files ending in `.csv` or `.tsv` (optionally compressed) are read with
+`pandas.read_csv`, `.parquet` or `.pq` with `pandas.read_parquet`.
+
+Every file is read and every column checked when the source is made, so a
+wrong column name, a value that does not fit a column's type or a task's kind,
+an empty split or an unreadable file is a one-line `DataError` naming the file
+and the column before any model is built. `recipe_data_source(recipe)` is the
+one place the library gets a recipe's `DataSource`, registered or read from
+files (files are read once per recipe and kept while they are unchanged).
+
+Example:
+
+>>> import tempfile, pandas as pd
+>>> from pathlib import Path
+>>> from mtl_zoo.recipes import DataConfig
+>>> folder = Path(tempfile.mkdtemp())
+>>> pd.DataFrame({"age": [31, 45, 27, 52], "city": ["Oslo", "Rome", "Oslo", "Lima"],
+...               "bought": ["no", "yes", None, "yes"],
+...               "split": ["train", "train", "train", "test"]}).to_csv(folder / "shop.csv", index=False)
+>>> config = DataConfig(file=str(folder / "shop.csv"), split_column="split", validation_split=None,
+...                     columns={"age": "numeric", "city": "categorical"})
+>>> source = file_data_source(config, [LabelColumn("bought", "binary", 1, "bought", "tasks[0].name")])
+>>> source.splits, source.inputs["city"].dtype, source.labels["bought"].vocabulary
+(('test', 'train'), 'string', ('no', 'yes'))
+>>> features, labels = next(iter(source.load("train").batch(3)))
+>>> labels["bought"].numpy().tolist()
+[0.0, 1.0, nan]
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import os
+import re
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from mtl_zoo.data.columns import FEATURE_TYPES, feature_dtype, feature_values, label_values, label_vocabulary
+from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
+from mtl_zoo.errors import DataError
+
+CSV_SEPARATORS = {".csv": ",", ".tsv": "\t"}
+PARQUET_SUFFIXES = (".parquet", ".pq")
+COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zip", ".xz", ".zst")
+# Feature columns become model inputs and SavedModel signature arguments.
+INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# The one split of a file given to `evaluation_data_source`.
+EVALUATION_SPLIT = "data"
+_MAX_LISTED_COLUMNS = 30
+_CACHE_SIZE = 4
+_SOURCES: collections.OrderedDict = collections.OrderedDict()
+
+
+@dataclasses.dataclass(frozen=True)
+class LabelColumn:
+    """Where a task's labels are in a table.
+
+    Args:
+        task: str. The task's name.
+        kind: str. The task's kind ("classification", "binary", "regression").
+        classes: int. The task's number of classes (output units otherwise).
+        column: str. The column that holds its labels.
+        field: str. The recipe field that names the column, for messages
+            (e.g. "tasks[0].label").
+    """
+
+    task: str
+    kind: str
+    classes: int
+    column: str
+    field: str
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Table:
+    """The rows of one split.
+
+    Args:
+        frame: `pd.DataFrame`. The rows (index: row number in the file, from 0).
+        path: Path. The file they come from.
+        origin: str. How the rows were chosen, for messages.
+    """
+
+    frame: object
+    path: Path
+    origin: str
+
+
+def label_columns(tasks) -> list:
+    """One `LabelColumn` per recipe task (objects with name, kind, classes, label, label_name)."""
+    return [
+        LabelColumn(task.name, task.kind, task.classes, task.label_name,
+                    f"tasks[{index}].{'label' if task.label else 'name'}")
+        for index, task in enumerate(tasks)
+    ]
+
+
+def _format(path: Path) -> tuple:
+    """`("csv", separator)` or `("parquet", None)` from the file's name; raises for any other name."""
+    suffixes = [suffix.lower() for suffix in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
+        suffixes = suffixes[:-1]
+    last = suffixes[-1] if suffixes else ""
+    if last in CSV_SEPARATORS:
+        return "csv", CSV_SEPARATORS[last]
+    if last in PARQUET_SUFFIXES:
+        return "parquet", None
+    raise DataError(
+        f"{path}: unknown file type; name CSV files *.csv or *.tsv (optionally .gz, .bz2, .zip, .xz, .zst) "
+        f"and Parquet files *.parquet or *.pq. Received: {path.name!r}"
+    )
+
+
+def read_table(path):
+    """Reads a CSV or Parquet file into a `pd.DataFrame`; raises `DataError` if it cannot.
+
+    Args:
+        path: str or Path. The file; its name says its format.
+
+    Example:
+
+    >>> read_table("no/such/file.csv")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    mtl_zoo.errors.DataError: no/such/file.csv: no such file ...
+    """
+    import pandas as pd
+
+    path = Path(path)
+    file_format, separator = _format(path)
+    if not path.is_file():
+        raise DataError(
+            f"{path}: no such file; check the path in the recipe (relative paths start at the recipe's "
+            f"folder). Received: {str(path)!r}"
+        )
+    try:
+        if file_format == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep=separator, low_memory=False)
+    except Exception as error:  # any failure of the reader: permissions, encoding, corrupt file
+        detail = (str(error).strip().splitlines() or [""])[0][:200]
+        raise DataError(f"{path}: cannot be read as {file_format.upper()}: {type(error).__name__}: {detail}") from None
+
+
+def _listed(names) -> str:
+    names = [str(name) for name in names]
+    shown = ", ".join(names[:_MAX_LISTED_COLUMNS])
+    return shown + (f", ... ({len(names) - _MAX_LISTED_COLUMNS} more)" if len(names) > _MAX_LISTED_COLUMNS else "")
+
+
+def split_tables(config) -> dict:
+    """Reads the files of a `data:` section and returns split name -> `Table`.
+
+    Args:
+        config: `DataConfig`. One of the three layouts (see the module
+            docstring), already validated.
+
+    Returns:
+        A dict with every split the files hold (a split column may name more
+        than the recipe uses).
+    """
+    if config.files is not None:
+        frames = {}
+        for path in dict.fromkeys(config.files.values()):
+            frames[path] = read_table(path)
+        return {split: Table(frames[path], Path(path), f"data.files.{split}") for split, path in config.files.items()}
+    path = Path(config.file)
+    frame = read_table(path)
+    if config.split_column is not None:
+        return _split_by_column(frame, path, config)
+    return _split_at_random(frame, path, config)
+
+
+def _split_by_column(frame, path: Path, config) -> dict:
+    column = config.split_column
+    if column not in frame.columns:
+        raise DataError(
+            f"{path}: no column {column!r} (data.split_column); its columns: {_listed(frame.columns)}. "
+            f"Received: split_column={column!r}"
+        )
+    values = frame[column]
+    empty = values.isna().to_numpy()
+    if empty.any():
+        row = int(frame.index[int(np.flatnonzero(empty)[0])]) + 1
+        raise DataError(
+            f"{path}: column {column!r} (data.split_column) is empty in data row {row}; every row needs "
+            f"the name of its split. Received: {int(empty.sum())} empty cells"
+        )
+    names = values.astype(str)
+    rows = frame.drop(columns=[column])
+    tables = {name: Table(rows[(names == name).to_numpy()], path, f"rows whose {column!r} is {name!r}")
+              for name in sorted(names.unique())}
+    for field in ("train_split", "validation_split", "test_split"):
+        split = getattr(config, field)
+        if split is not None and split not in tables:
+            raise DataError(
+                f"{path}: column {column!r} (data.split_column) names no rows of split {split!r} "
+                f"(data.{field}); its splits: {_listed(tables)}. Received: {field}={split!r}"
+            )
+    return tables
+
+
+def _split_at_random(frame, path: Path, config) -> dict:
+    """Shuffles the row numbers with `split_seed`; test rows first, then validation, the rest train."""
+    num_rows = len(frame)
+    order = np.random.default_rng(config.split_seed).permutation(num_rows)
+    num_test = int(round(num_rows * config.test_fraction))
+    num_validation = int(round(num_rows * (config.validation_fraction or 0.0)))
+    parts = {config.test_split: ("test_fraction", order[:num_test]),
+             config.train_split: (None, order[num_test + num_validation:])}
+    if config.validation_split is not None:
+        parts[config.validation_split] = ("validation_fraction", order[num_test:num_test + num_validation])
+    tables = {}
+    for split, (field, rows) in parts.items():
+        origin = (f"data.{field}={getattr(config, field)} of {num_rows} rows" if field
+                  else f"{num_rows} rows less the test and validation rows")
+        tables[split] = Table(frame.iloc[np.sort(rows)], path, origin)
+    return tables
+
+
+def _where(table: Table, column: str, field: str) -> str:
+    return f"{table.path}: column {column!r} ({field})"
+
+
+def _check_columns(tables: dict, columns: dict, labels: list) -> None:
+    """Raises for a bad column name: not an input name, used twice, or missing from a file."""
+    for name, feature_type in columns.items():
+        if not INPUT_NAME.match(name):
+            raise DataError(
+                f"column {name!r} (data.columns.{name}) cannot name a model input: rename the column to "
+                f"letters, digits and underscores, starting with a letter. Received: {name!r}"
+            )
+        if feature_type not in FEATURE_TYPES:
+            raise DataError(f"column {name!r} (data.columns.{name}): unknown feature type; allowed: "
+                            f"{', '.join(FEATURE_TYPES)}. Received: {feature_type!r}")
+    for label in labels:
+        if label.column in columns:
+            raise DataError(
+                f"column {label.column!r} is a feature (data.columns.{label.column}) and the labels of task "
+                f"{label.task!r} ({label.field}); a model must not read its own labels: remove it from "
+                f"data.columns. Received: {label.column!r}"
+            )
+    for table in dict.fromkeys(tables.values()):
+        available = set(table.frame.columns)
+        missing = [name for name in columns if name not in available]
+        if missing:
+            fields = ", ".join(f"data.columns.{name}" for name in missing)
+            raise DataError(
+                f"{table.path}: no column {', '.join(map(repr, missing))} ({fields}); its columns: "
+                f"{_listed(table.frame.columns)}. Received: {missing[0]!r}"
+            )
+        for label in labels:
+            if label.column not in available:
+                raise DataError(
+                    f"{table.path}: no column {label.column!r} for the labels of task {label.task!r} "
+                    f"({label.field}); its columns: {_listed(table.frame.columns)}. Set the task's label "
+                    f"to the column that holds them. Received: {label.column!r}"
+                )
+
+
+def _label_spec(label: LabelColumn, vocabulary: Optional[tuple], table: Table, origin: str) -> LabelSpec:
+    """The `LabelSpec` of a task's column; raises if its class names (found in `origin`) do not fit the task."""
+    from mtl_zoo.registry import TASK_KINDS
+
+    where = _where(table, label.column, label.field)
+    if label.kind not in ("classification", "binary", "regression"):
+        raise DataError(f"{where}: a {label.kind} task cannot read its labels from one column; use one binary "
+                        f"task per label. Received: kind={label.kind!r}")
+    if label.kind == "regression" and label.classes != 1:
+        raise DataError(f"{where}: a regression task reading one column has one output unit; set classes "
+                        f"to 1. Received: classes={label.classes}")
+    expected = {"classification": label.classes, "binary": 2}.get(label.kind)
+    if vocabulary is not None and len(vocabulary) != expected:
+        what = "more" if len(vocabulary) > expected else "fewer"
+        fix = (f"set the task's classes to {len(vocabulary)}" if label.kind == "classification"
+               else "a binary label takes two values (or 0 and 1)")
+        raise DataError(
+            f"{where}: {len(vocabulary)} classes in {origin} ({_listed(vocabulary)}), {what} than "
+            f"the task's {expected}; {fix}. Received: classes={label.classes}"
+        )
+    classes = label.classes if label.kind == "classification" else 1
+    return LabelSpec(label.kind, classes, TASK_KINDS.get(label.kind).missing_value, vocabulary)
+
+
+def table_source(name: str, description: str, tables: dict, columns: dict, labels: list,
+                 train_split: Optional[str] = None, input_dtypes: Optional[dict] = None,
+                 vocabularies: Optional[dict] = None) -> DataSource:
+    """A `DataSource` over tables already read: columns checked and converted, splits in memory.
+
+    Args:
+        name: str. The source's name, for messages.
+        description: str. One line saying where the data comes from.
+        tables: dict. Split name -> `Table`.
+        columns: dict. Feature column -> feature type (see
+            `mtl_zoo.data.columns.FEATURE_TYPES`).
+        labels: list of `LabelColumn`. The tasks' label columns.
+        train_split: str or None. The split whose values name the classes
+            of string labels. Required unless `vocabularies` is given.
+        input_dtypes: dict or None. Feature column -> dtype the model takes
+            ("float32", "int64", "string"). Defaults to deciding from the
+            values (see `mtl_zoo.data.columns.feature_dtype`).
+        vocabularies: dict or None. Label column -> class names (or None for
+            numeric labels), as a trained model knows them. Defaults to
+            reading them from the training split.
+
+    Returns:
+        A `DataSource` whose `load(split)` yields unbatched `(features,
+        labels)`, both keyed by column name.
+    """
+    for split, table in tables.items():
+        if len(table.frame) == 0:
+            raise DataError(f"{table.path}: the {split} split has no rows ({table.origin}); give every split "
+                            f"at least one row. Received: 0 rows")
+    _check_columns(tables, columns, labels)
+    any_table = next(iter(tables.values()))
+    if input_dtypes is None:
+        input_dtypes = {name: feature_dtype(kind, [table.frame[name] for table in tables.values()])
+                        for name, kind in columns.items()}
+    label_specs = {}
+    for label in labels:
+        if vocabularies is not None:
+            vocabulary, table, origin = vocabularies.get(label.column), any_table, "the model's class names"
+        else:
+            table = tables[train_split]
+            vocabulary = label_vocabulary(label.kind, table.frame[label.column])
+            origin = f"the {train_split} split ({table.origin})"
+        spec = _label_spec(label, vocabulary, table, origin)
+        previous = label_specs.setdefault(label.column, spec)
+        if previous != spec:
+            raise DataError(f"column {label.column!r} ({label.field}) holds the labels of two tasks of different "
+                            f"kinds or classes; give each task its own column. Received: {spec.kind!r}")
+    arrays = {}
+    for split in sorted(tables, key=lambda name: name != train_split):  # problems in the training rows first
+        table = tables[split]
+        features = {name: feature_values(kind, input_dtypes[name], table.frame[name],
+                                         _where(table, name, f"data.columns.{name}"))
+                    for name, kind in columns.items()}
+        label_arrays = {}
+        for label in labels:
+            spec = label_specs[label.column]
+            label_arrays[label.column] = label_values(label.kind, spec.classes, table.frame[label.column],
+                                                      spec.vocabulary, _where(table, label.column, label.field))
+        arrays[split] = (features, label_arrays)
+    inputs = {name: InputSpec((), input_dtypes[name], description=f"column {name!r} ({kind})", feature_type=kind)
+              for name, kind in columns.items()}
+
+    def load(split, data_dir=None):
+        import tensorflow as tf
+
+        return tf.data.Dataset.from_tensor_slices(arrays[split])
+
+    return DataSource(name=name, description=description, inputs=inputs, labels=label_specs,
+                      splits=tuple(tables), load=load)
+
+
+def file_data_source(config, labels: list) -> DataSource:
+    """Reads and checks the files a recipe's `data:` section names.
+
+    Args:
+        config: `DataConfig`. A validated `data:` section naming files.
+        labels: list of `LabelColumn`. The tasks' label columns (see
+            `label_columns`).
+
+    Returns:
+        A `DataSource` whose splits are the files' splits.
+    """
+    tables = split_tables(config)
+    paths = list(dict.fromkeys(str(table.path) for table in tables.values()))
+    layout = ("split column " + repr(config.split_column) if config.split_column
+              else "random split" if config.files is None else "one file per split")
+    return table_source(
+        name=Path(paths[0]).name if len(paths) == 1 else Path(config.files[config.train_split]).name,
+        description=f"{', '.join(paths)} ({layout})",
+        tables=tables, columns=dict(config.columns), labels=labels, train_split=config.train_split,
+    )
+
+
+def evaluation_data_source(path, columns: dict, labels: list, input_dtypes: dict, vocabularies: dict) -> tuple:
+    """A one-split `DataSource` over a new file, typed and labelled as a trained model expects.
+
+    Tasks whose label column the file lacks get only missing labels, so the
+    model can still be evaluated on the others.
+
+    Args:
+        path: str or Path. A CSV or Parquet file with the model's feature
+            columns and any of its label columns.
+        columns: dict. Feature column -> feature type (the recipe's
+            `data.columns`).
+        labels: list of `LabelColumn`. The tasks' label columns.
+        input_dtypes: dict. Feature column -> dtype of the model's input.
+        vocabularies: dict. Label column -> class names, or None for
+            numeric labels.
+
+    Returns:
+        `(source, skipped)`: the source, whose only split is
+        `EVALUATION_SPLIT`, and the `LabelColumn`s absent from the file.
+    """
+    path = Path(path)
+    frame = read_table(path)
+    skipped = [label for label in labels if label.column not in frame.columns]
+    frame = frame.assign(**{label.column: np.nan for label in skipped})
+    source = table_source(
+        name=path.name, description=f"{path} (evaluation)", tables={EVALUATION_SPLIT: Table(frame, path, "file")},
+        columns=dict(columns), labels=labels, input_dtypes=input_dtypes, vocabularies=vocabularies,
+    )
+    return source, skipped
+
+
+def _file_stamps(config) -> tuple:
+    paths = [config.file] if config.file is not None else sorted(set(config.files.values()))
+    stamps = []
+    for path in paths:
+        try:
+            status = os.stat(path)
+            stamps.append((path, status.st_mtime_ns, status.st_size))
+        except OSError:
+            stamps.append((path, None, None))
+    return tuple(stamps)
+
+
+def recipe_data_source(recipe) -> DataSource:
+    """The `DataSource` a recipe trains on: its registered data set, or the files it names.
+
+    Files are read and checked on the first call; later calls for the same
+    `data:` section and tasks return the same source while the files are
+    unchanged.
+
+    Args:
+        recipe: `Recipe`. A validated recipe.
+
+    Returns:
+        A `DataSource`.
+
+    Example:
+
+    >>> from mtl_zoo.recipes import load_recipe
+    >>> recipe_data_source(load_recipe("recipes/multidigits_hard.yaml")).name
+    'multi_digits'
+    """
+    data = recipe.data
+    if data.name is not None:
+        from mtl_zoo.registry import DATASETS
+
+        return DATASETS.get(data.name)
+    labels = label_columns(recipe.tasks)
+    key = (
+        data.file, tuple(sorted((data.files or {}).items())), data.split_column, data.validation_fraction,
+        data.test_fraction, data.split_seed, tuple(data.columns.items()), data.train_split,
+        data.validation_split, data.test_split, tuple(labels), _file_stamps(data),
+    )
+    if key in _SOURCES:
+        _SOURCES.move_to_end(key)
+        return _SOURCES[key]
+    source = file_data_source(data, labels)
+    _SOURCES[key] = source
+    while len(_SOURCES) > _CACHE_SIZE:
+        _SOURCES.popitem(last=False)
+    return source
