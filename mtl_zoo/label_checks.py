@@ -5,7 +5,8 @@ class index of 12 for a 3-class task would silently train to a NaN loss.
 Instead, every step counts the invalid labels of each task (see
 `mtl_zoo.masking.split_labels`; those labels are already left out of the
 loss) into an `InvalidLabelCounts` metric, and `raise_if_invalid` raises an
-`InvalidLabelError` naming the task right after the step that saw one.
+`InvalidLabelError` naming the task right after the call of the compiled
+function (one step, or `steps_per_execution` steps) that saw one.
 `MultiTaskModel` wires this around its train and test functions, so plain
 `model.fit` / `model.evaluate` stop with the task named, with or without XLA
 and under any `tf.distribute` strategy.
@@ -84,4 +85,5 @@ def check_labels_after(function, counts: InvalidLabelCounts):
         return logs
 
     checked.checks_labels = True
+    checked.__wrapped__ = function
     return checked

@@ -41,7 +41,9 @@ from mtl_zoo.objective import ObjectiveMean, balanced_objective
 from mtl_zoo.reduction import global_masked_shares, global_sum, replica_share
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.sharing_map import format_sharing_table, variable_task_map
-from mtl_zoo.task_gradients import split_direction, task_gradient_matrix
+from mtl_zoo.balancing.gradient_math import gram_matrix
+from mtl_zoo.balancing.task_learning_rates import TaskLearningRates
+from mtl_zoo.task_gradients import RepresentationSplit, split_direction, task_gradient_matrix
 from mtl_zoo.task_losses import masked_task_loss_terms
 from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
 from mtl_zoo.tasks import Task, check_unique_names
@@ -57,6 +59,10 @@ class StepLosses:
         counts: `[num_tasks]` observed labels in the global batch.
         local_counts: `[num_tasks]` observed labels on this replica.
         num_invalid: `[num_tasks]` labels the tasks cannot have.
+        local_totals: list of scalars, one per task: this replica's sum of
+            the task's loss terms, each computed from its own task's
+            outputs only (a backward pass from one of them skips the other
+            tasks' layers).
     """
 
     shares: object
@@ -64,6 +70,12 @@ class StepLosses:
     counts: object
     local_counts: object
     num_invalid: object
+    local_totals: list = dataclasses.field(default_factory=list)
+
+    def separate_shares(self, loss_weights) -> list:
+        """`loss_weights * shares` as one scalar per task, each depending on its own task's outputs only."""
+        return [total * (loss_weights[index] / ops.maximum(self.counts[index], 1.0))
+                for index, total in enumerate(self.local_totals)]
 
 
 @dataclasses.dataclass
@@ -149,6 +161,9 @@ class MultiTaskModel(keras.Model):
         self.network = network
         self.balancer = resolve_balancer(balancer)
         self.balancer.build_for_tasks(self.tasks)
+        # Encoder and decoder around the shared representation (a dataclass: Keras does not track
+        # them, so the network's layers are saved once).
+        self._split = RepresentationSplit.of(network) if self.balancer.rep_grad else None
         # === Metrics ===
         self.total_loss_tracker = ObjectiveMean(len(self.tasks), name="loss")
         self.task_loss_trackers = [keras.metrics.Mean(name=f"{name}_loss") for name in self.task_names]
@@ -220,8 +235,16 @@ class MultiTaskModel(keras.Model):
         super().compile(optimizer=optimizer, **kwargs)
 
     def compile_from_config(self, config):
-        """Restores `compile()` from a saved model's compile config."""
-        self.compile(**keras.saving.deserialize_keras_object(config))
+        """Restores `compile()` from a saved model's compile config.
+
+        Per-task learning rates (`TaskLearningRates`) are re-keyed to this
+        model's variables: a reloaded network may name them differently
+        (blocks built from config lose their scope prefix).
+        """
+        config = keras.saving.deserialize_keras_object(config)
+        if isinstance(config.get("optimizer"), TaskLearningRates):
+            config["optimizer"] = config["optimizer"].with_variable_tasks(self.variable_tasks)
+        self.compile(**config)
         self.optimizer.build(self.trainable_variables)
 
     # === Losses and metrics ===
@@ -284,12 +307,16 @@ class MultiTaskModel(keras.Model):
             counts=counts,
             local_counts=local_counts,
             num_invalid=ops.stack([term.num_invalid for term in terms]),
+            local_totals=[term.total for term in terms],
         )
 
-    def _forward(self, data, training: bool) -> "Step":
-        """Forward pass, task losses, objective and auxiliary terms of one step."""
+    def _forward(self, data, training: bool, predict=None) -> "Step":
+        """Forward pass, task losses, objective and auxiliary terms of one step.
+
+        `predict(features)` replaces the model's call (e.g. encoder then decoder).
+        """
         features, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
-        predictions = self(features, training=training)
+        predictions = predict(features) if predict else self(features, training=training)
         losses = self._task_losses(labels, predictions, sample_weight)
         objective, weights = balanced_objective(
             self.balancer, self.task_names, losses.means, losses.counts, training=training
@@ -332,6 +359,8 @@ class MultiTaskModel(keras.Model):
     # === Training and evaluation steps ===
 
     def train_step(self, data):
+        if self.balancer.rep_grad:
+            return self._representation_gradient_train_step(data)
         if self.balancer.uses_task_gradients:
             return self._task_gradient_train_step(data)
         with tf.GradientTape() as tape:
@@ -353,8 +382,8 @@ class MultiTaskModel(keras.Model):
         shared, private = self._shared_and_private_variables()
         with tf.GradientTape(persistent=True) as tape:
             step = self._forward(data, training=True)
-            weighted_shares = step.losses.shares * self._loss_weights
-            private_objective = ops.sum(weighted_shares) + replica_share(step.extra_loss)
+            weighted_shares = step.losses.separate_shares(self._loss_weights)
+            private_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss)
         matrix = global_sum(
             task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradients)
         )
@@ -367,6 +396,47 @@ class MultiTaskModel(keras.Model):
         gradients += tape.gradient(private_objective, private)
         del tape
         pairs = [(g, v) for g, v in zip(gradients, shared + private) if g is not None]
+        self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
+        return self._update_metrics(step)
+
+    def _representation_gradient_train_step(self, data):
+        """One step of a gradient balancer with `rep_grad`: task weights from representation gradients.
+
+        Each task's gradient with respect to the shared representation (of
+        this replica's share of its weighted loss, `[batch, ...]` per task)
+        gives this replica's part of their Gram matrix; summed over
+        replicas, it gives the balancer's task weights `w`. The layers
+        before the representation follow `sum_t w_t grad L_t` (one backward
+        pass from the representation, seeded with `sum_t w_t dL_t/dz`); the
+        layers after it follow each task's own gradient, as without
+        `rep_grad` (Sener & Koltun 2018, Algorithm 2).
+        """
+        split = self._split
+        state = {}
+
+        def predict(features):
+            state["representation"] = split.encoder(features, training=True)
+            return split.decoder(state["representation"], training=True)
+
+        with tf.GradientTape(persistent=True) as tape:
+            step = self._forward(data, training=True, predict=predict)
+            weighted_shares = step.losses.separate_shares(self._loss_weights)
+            after_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss)
+        representation = state["representation"]
+        rows = task_gradient_matrix(tape, weighted_shares, [representation], method=self.balancer.task_gradients)
+        weights = self.balancer.representation_weights(global_sum(gram_matrix(rows)))
+        step.task_weights = weights
+        seed = tf.reshape(tf.linalg.matvec(rows, weights, transpose_a=True), tf.shape(representation))
+        before = split.encoder.trainable_variables
+        known = {id(variable) for variable in before}
+        after = [variable for variable in self.trainable_variables if id(variable) not in known]
+        gradients = tape.gradient(representation, before, output_gradients=tf.cast(seed, representation.dtype))
+        if self.losses:
+            extra = tape.gradient(replica_share(step.extra_loss), before)
+            gradients = [e if g is None else g if e is None else g + e for g, e in zip(gradients, extra)]
+        gradients += tape.gradient(after_objective, after)
+        del tape
+        pairs = [(g, v) for g, v in zip(gradients, before + after) if g is not None]
         self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         return self._update_metrics(step)
 

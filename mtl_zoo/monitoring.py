@@ -14,7 +14,13 @@ and `grad_norm_{task}`, and in any later callback's logs (list it before a
 it also writes every measurement as a TensorBoard scalar at its step. When
 training ends it writes `gradient_conflicts.png` (heatmap of the mean
 cosine matrix, and the mean norms) and `gradient_conflicts.json` (every
-measurement) to `output_dir`.
+measurement) to `output_dir` (or, without one, when `write(folder)` is
+called).
+
+Steps are the optimizer's updates since training began; with
+`compile(steps_per_execution=S)` callbacks run after every S steps only, and
+a measurement is taken at the first batch end at or after each multiple of
+`every_n_steps`.
 
 The held batch runs in inference mode (`training=False`): dropout is off
 and batch-normalization statistics are not updated by the monitor.
@@ -62,8 +68,9 @@ class GradientConflictMonitor(keras.callbacks.Callback):
 
     Args:
         every_n_steps: int >= 1. Training steps between two measurements.
-        output_dir: str or Path. Folder for the heatmap PNG and the JSON of
-            measurements, written when training ends.
+        output_dir: str, Path or None. Folder for the heatmap PNG and the
+            JSON of measurements, written when training ends; None writes
+            nothing until `write(folder)` is called.
         batch: tuple `(features, labels)` (optionally `sample_weight`) or a
             `tf.data.Dataset` (its first element is used). The held batch.
         log_dir: str, Path or None. TensorBoard folder for per-step scalars
@@ -76,7 +83,7 @@ class GradientConflictMonitor(keras.callbacks.Callback):
         if not isinstance(every_n_steps, int) or isinstance(every_n_steps, bool) or every_n_steps < 1:
             raise ValueError(f"every_n_steps must be an integer >= 1. Received: every_n_steps={every_n_steps!r}")
         self.every_n_steps = every_n_steps
-        self.output_dir = Path(output_dir)
+        self.output_dir = None if output_dir is None else Path(output_dir)
         if isinstance(batch, tf.data.Dataset):
             batch = next(iter(batch))
         self.batch = keras.utils.unpack_x_y_sample_weight(batch)
@@ -86,6 +93,7 @@ class GradientConflictMonitor(keras.callbacks.Callback):
         self._writer = None
         self._step = 0
         self._epoch_start = 0
+        self._first_iteration = 0
 
     @property
     def pairs(self) -> list:
@@ -136,12 +144,15 @@ class GradientConflictMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.measurements, self._step, self._epoch_start, self._measure = [], 0, 0, None
+        self._first_iteration = int(self.model.optimizer.iterations.numpy())
         if self.log_dir is not None:
             self._writer = tf.summary.create_file_writer(str(self.log_dir))
 
     def on_train_batch_end(self, batch, logs=None):
-        self._step += 1
-        if self._step % self.every_n_steps == 0:
+        step = int(self.model.optimizer.iterations.numpy()) - self._first_iteration
+        crossed = step // self.every_n_steps > self._step // self.every_n_steps
+        self._step = step
+        if crossed:
             self.measure()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -164,19 +175,28 @@ class GradientConflictMonitor(keras.callbacks.Callback):
         if self._writer is not None:
             self._writer.close()
             self._writer = None
+        if self.output_dir is not None:
+            self.write(self.output_dir)
+
+    def write(self, folder) -> None:
+        """Writes the heatmap PNG and the JSON of every measurement to `folder` (nothing if none was taken).
+
+        Args:
+            folder: str or Path. Created if missing.
+        """
         if not self.measurements:
             return
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
         names = self.model.task_names
         plot_gradient_conflicts(
             np.mean([c for _, c, _ in self.measurements], axis=0),
             np.mean([n for _, _, n in self.measurements], axis=0),
-            names, len(self.measurements), self.output_dir / HEATMAP_FILE,
+            names, len(self.measurements), folder / HEATMAP_FILE,
         )
         records = [{"step": step, "cosines": cosines.round(6).tolist(), "norms": norms.round(6).tolist()}
                    for step, cosines, norms in self.measurements]
-        (self.output_dir / MEASUREMENTS_FILE).write_text(
-            json.dumps({"tasks": names, "measurements": records}, indent=1) + "\n")
+        (folder / MEASUREMENTS_FILE).write_text(json.dumps({"tasks": names, "measurements": records}, indent=1) + "\n")
 
 
 def plot_gradient_conflicts(cosines, norms, task_names, num_measurements: int, path) -> Figure:

@@ -42,6 +42,8 @@ from mtl_zoo.registry import BALANCERS, DATASETS, SHARING_SCHEMES, TASK_KINDS, T
 _STRICT = dict(strict=True, allow_inf_nan=False)
 # Largest seed `keras.utils.set_random_seed` (NumPy) accepts.
 MAX_SEED = 2**32 - 1
+# Training steps per call of the compiled training function (see `TrainingConfig`).
+DEFAULT_STEPS_PER_EXECUTION = 32
 # Names a task cannot take because the exported SavedModel uses them for signatures.
 RESERVED_TASK_NAMES = ("serving_default",)
 
@@ -261,12 +263,28 @@ class BalancerConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class GradientConflictsConfig(BaseModel):
+    """Measure the tasks' gradient conflicts every `every_n_steps` training steps (`GradientConflictMonitor`)."""
+
+    model_config = ConfigDict(extra="forbid", **_STRICT)
+
+    every_n_steps: int = Field(ge=1)
+
+
 class TrainingConfig(BaseModel):
     """How long and with what optimizer to train.
 
+    `steps_per_execution` training steps run in one call of the compiled
+    training function (Keras' `compile(steps_per_execution=...)`): fewer
+    calls from Python, and the invalid-label check reads back once per call.
+    Keras callbacks then see one batch end per call; epochs are unchanged.
     `deterministic` asks the command line to enable TensorFlow's op
     determinism (a process-wide switch) before training, so a run repeats
     bit for bit on the same machine; `train_recipe` itself never flips it.
+    `task_learning_rates` (task name -> multiplier >= 0 of the learning
+    rate, 1 for unnamed tasks) and `adaptive_task_learning_rates` wrap the
+    optimizer in `TaskLearningRates`; `gradient_conflicts` adds a
+    `GradientConflictMonitor`.
     """
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
@@ -275,7 +293,11 @@ class TrainingConfig(BaseModel):
     batch_size: int = Field(64, ge=1)
     optimizer: str = "adam"
     learning_rate: float = Field(1e-3, gt=0)
+    steps_per_execution: int = Field(DEFAULT_STEPS_PER_EXECUTION, ge=1)
     deterministic: bool = Field(True, strict=True)
+    task_learning_rates: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    adaptive_task_learning_rates: bool = Field(False, strict=True)
+    gradient_conflicts: Optional[GradientConflictsConfig] = None
 
     @field_validator("optimizer")
     @classmethod
@@ -537,6 +559,12 @@ def _validate_tasks(recipe: Recipe, source: str) -> None:
                 f"label '{task.label_name}' of '{data_set.name}' has {label.classes} classes. "
                 f"Received: {task.classes}",
             )
+    unknown = sorted(set(recipe.training.task_learning_rates) - seen)
+    if unknown:
+        raise RecipeError(
+            source, "training.task_learning_rates",
+            f"no task is named {', '.join(map(repr, unknown))}; allowed: {', '.join(t.name for t in recipe.tasks)}",
+        )
     for split in ("train_split", "validation_split", "test_split"):
         value = getattr(recipe.data, split)
         if value is not None and value not in data_set.splits:

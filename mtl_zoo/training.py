@@ -17,9 +17,12 @@ import time
 import keras
 import tensorflow as tf
 
+from mtl_zoo.balancing.task_learning_rates import AdaptTaskLearningRates, TaskLearningRates
 from mtl_zoo.builders import build_model
+from mtl_zoo.data.batching import in_memory_batches
 from mtl_zoo.data.files import recipe_data_source
 from mtl_zoo.errors import DataError, InvalidLabelError
+from mtl_zoo.monitoring import GradientConflictMonitor
 from mtl_zoo.recipes import builder_errors
 from mtl_zoo.registry import BALANCERS, TRUNKS
 
@@ -90,6 +93,11 @@ def build_model_from_recipe(recipe, adapt: bool = True):
 def load_split(recipe, split: str, training: bool = False, data_set=None) -> tf.data.Dataset:
     """Returns the batched `(features, labels)` dataset of `split` for the recipe's tasks.
 
+    The split is read into memory once and batched by shuffled indices (see
+    `mtl_zoo.data.batching`): the batches are those of
+    `shuffle(data.shuffle_buffer, seed).batch(batch_size)`, without paying
+    `tf.data`'s cost per example.
+
     Args:
         recipe: `Recipe`. Supplies data set, tasks, batch size and seed.
         split: str. Split name of the data set.
@@ -99,23 +107,65 @@ def load_split(recipe, split: str, training: bool = False, data_set=None) -> tf.
     """
     data_set = data_set or recipe_data_source(recipe)
     label_of_task = {task.name: task.label_name for task in recipe.tasks}
-    dataset = data_set.load_split(split, data_dir=recipe.data.data_dir)
-    dataset = dataset.map(
-        lambda features, labels: (
-            features,
-            {name: labels[label] for name, label in label_of_task.items()},
-        ),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    ).cache()
-    if training and recipe.data.shuffle_buffer:
-        dataset = dataset.shuffle(recipe.data.shuffle_buffer, seed=recipe.seed)
-    return dataset.batch(recipe.training.batch_size).prefetch(tf.data.AUTOTUNE)
+    return in_memory_batches(
+        data_set.load_split(split, data_dir=recipe.data.data_dir),
+        recipe.training.batch_size,
+        shuffle_buffer=recipe.data.shuffle_buffer if training else 0,
+        seed=recipe.seed,
+        select=lambda features, labels: (features, {name: labels[label] for name, label in label_of_task.items()}),
+    )
 
 
 def make_optimizer(training_config):
     """The recipe's optimizer with its learning rate."""
     optimizer = keras.optimizers.get(training_config.optimizer)
     return optimizer.__class__(learning_rate=training_config.learning_rate)
+
+
+def compile_model(model, training_config) -> None:
+    """Compiles a `MultiTaskModel` as a recipe's `training:` section says (optimizer, steps per execution).
+
+    With `task_learning_rates` or `adaptive_task_learning_rates` the
+    optimizer is wrapped in `TaskLearningRates` (multipliers of tasks the
+    model does not have are left out).
+
+    Args:
+        model: `MultiTaskModel`.
+        training_config: `TrainingConfig`. The recipe's `training:` section.
+
+    Example:
+
+    >>> compile_model(model, recipe.training)  # doctest: +SKIP
+    """
+    optimizer = make_optimizer(training_config)
+    if training_config.task_learning_rates or training_config.adaptive_task_learning_rates:
+        multipliers = {task: value for task, value in training_config.task_learning_rates.items()
+                       if task in model.task_names}
+        optimizer = TaskLearningRates(optimizer, multipliers, variable_tasks=model.variable_tasks,
+                                      adaptive=training_config.adaptive_task_learning_rates)
+    model.compile(optimizer=optimizer, steps_per_execution=training_config.steps_per_execution)
+
+
+def training_callbacks(recipe, model) -> list:
+    """The callbacks the recipe's `training:` section asks for, to run before any others.
+
+    `adaptive_task_learning_rates` adds `AdaptTaskLearningRates`;
+    `gradient_conflicts` adds a `GradientConflictMonitor` on the first batch
+    of the unshuffled training split (so the training order is unchanged),
+    writing nothing until `write(folder)` is called.
+
+    Args:
+        recipe: `Recipe`.
+        model: `MultiTaskModel`.
+    """
+    callbacks = []
+    if recipe.training.adaptive_task_learning_rates:
+        callbacks.append(AdaptTaskLearningRates())
+    if recipe.training.gradient_conflicts is not None and len(model.tasks) > 1:
+        held = next(iter(load_split(recipe, recipe.data.train_split).take(1)))
+        callbacks.append(GradientConflictMonitor(recipe.training.gradient_conflicts.every_n_steps,
+                                                 output_dir=None, batch=held))
+    return callbacks
 
 
 def metrics_by_task(model, logs: dict) -> dict:
@@ -164,6 +214,9 @@ class TrainingResult:
         train_examples: int. Examples in the training split (one epoch).
         test_batch: tuple. One `(features, labels)` batch of the test split,
             for round-trip checks.
+        artifact_writers: list. Callables `write(folder)` that add their
+            files to the run's artifact folder (e.g. the gradient-conflict
+            heatmap). Defaults to none.
     """
 
     model: object
@@ -173,6 +226,7 @@ class TrainingResult:
     evaluation_seconds: float
     train_examples: int
     test_batch: tuple
+    artifact_writers: list = dataclasses.field(default_factory=list)
 
     @property
     def examples_per_second(self) -> float:
@@ -198,8 +252,9 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
     """
     keras.utils.set_random_seed(recipe.seed)
     model = build_model_from_recipe(recipe)
-    model.compile(optimizer=make_optimizer(recipe.training))
+    compile_model(model, recipe.training)
     train = load_split(recipe, recipe.data.train_split, training=True)
+    own_callbacks = training_callbacks(recipe, model)
     validation = (
         load_split(recipe, recipe.data.validation_split) if recipe.data.validation_split else None
     )
@@ -211,7 +266,7 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
             train,
             validation_data=validation,
             epochs=recipe.training.epochs,
-            callbacks=list(callbacks),
+            callbacks=own_callbacks + list(callbacks),
             shuffle=False,  # the training split is shuffled by tf.data
             verbose=0,
         )
@@ -229,4 +284,6 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
         evaluation_seconds=evaluation_seconds,
         train_examples=train_examples,
         test_batch=next(iter(test)),
+        artifact_writers=[callback.write for callback in own_callbacks
+                          if isinstance(callback, GradientConflictMonitor)],
     )

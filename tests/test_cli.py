@@ -129,7 +129,8 @@ def test_train_prints_progress_per_epoch_and_a_final_table(trained_artifact):
 def test_artifact_files_and_resolved_recipe(trained_artifact):
     folder, _ = trained_artifact
     assert {p.name for p in folder.iterdir()} == {
-        "model.keras", "saved_model", "metrics.json", "recipe.yaml", "learning_curves.png", "tensorboard"}
+        "model.keras", "saved_model", "metrics.json", "recipe.yaml", "learning_curves.png", "task_weights.png",
+        "tensorboard"}
     resolved = yaml.safe_load((folder / "recipe.yaml").read_text())
     assert resolved["training"]["epochs"] == RECIPE_EPOCHS
     assert resolved["model"]["shared_depth"] == 2
@@ -362,6 +363,40 @@ training: {epochs: 1, batch_size: 16}
 
 
 @pytest.mark.slow
+def test_task_learning_rates_and_gradient_conflicts_from_the_recipe(multi_digits_data_dir, tmp_path):
+    from PIL import Image
+
+    from mtl_zoo.balancing.task_learning_rates import TaskLearningRates
+
+    folder = tmp_path / "run"
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        status = main(["train", str(RECIPE), "--output", str(folder), "--set", f"data.data_dir={multi_digits_data_dir}",
+                       "--set", "training.epochs=1", "--set", "balancer.name=dwa",
+                       "--set", "training.task_learning_rates={left_digit: 2.0}",
+                       "--set", "training.adaptive_task_learning_rates=true",
+                       "--set", "training.gradient_conflicts={every_n_steps: 40}"])
+    assert status == 0, buffer.getvalue()
+    for name in ("task_weights.png", "gradient_conflicts.png"):
+        with Image.open(folder / name) as image:
+            assert image.format == "PNG"
+            image.verify()
+    metrics = json.loads((folder / "metrics.json").read_text())
+    # DWA weighs every task 1 until it has two epochs of losses.
+    assert metrics["task_weights"] == {"left_digit": [1.0], "right_digit": [1.0]}
+    history = metrics["history"]
+    assert history["left_digit_learning_rate_multiplier"] == [2.0]
+    assert history["right_digit_learning_rate_multiplier"] == [1.0]
+    assert -1.0 <= history["cosine_left_digit_right_digit"][0] <= 1.0
+    conflicts = json.loads((folder / "gradient_conflicts.json").read_text())
+    # 188 steps of 64 examples, 32 per call: callbacks after steps 32, 64, ..., 188 measure at the first
+    # one past each multiple of 40.
+    assert [record["step"] for record in conflicts["measurements"]] == [64, 96, 128, 160]
+    optimizer = keras.models.load_model(folder / "model.keras").optimizer
+    assert isinstance(optimizer, TaskLearningRates) and optimizer.multipliers()["left_digit"] == 2.0
+    assert "task_weights.png, gradient_conflicts.json, gradient_conflicts.png" in buffer.getvalue()
+
+
 def test_op_determinism_is_switched_on_by_the_command_line_not_by_train_recipe(tmp_path):
     (tmp_path / "tiny.yaml").write_text(TINY_RECIPE)
     script = textwrap.dedent("""

@@ -111,3 +111,14 @@ def test_heatmap_png_measurements_json_and_tensorboard_scalars(trained):
 def test_every_n_steps_must_be_a_positive_integer(tmp_path):
     with pytest.raises(ValueError, match="every_n_steps must be an integer >= 1"):
         GradientConflictMonitor(every_n_steps=0, output_dir=tmp_path, batch=data())
+
+
+def test_steps_are_optimizer_updates_with_several_steps_per_execution():
+    # 3 steps per epoch, callbacks after steps 2, 3, 5, 6: measured once 3 and 6 steps are done.
+    keras.utils.set_random_seed(0)
+    model = build_model(INPUTS, vision_conv(INPUTS, filters=[4], dense_units=[8]), TASKS, shared_depth=1)
+    model.compile(optimizer=keras.optimizers.SGD(0.1), steps_per_execution=2)
+    features, labels = data()
+    monitor = GradientConflictMonitor(every_n_steps=3, output_dir=None, batch=(features, labels))
+    model.fit(features, labels, batch_size=8, epochs=2, verbose=0, callbacks=[monitor])
+    assert [step for step, _, _ in monitor.measurements] == [3, 6]

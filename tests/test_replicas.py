@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 
 GLOBAL_BATCH = 10  # 5 examples per replica
+REP_GRAD_SUFFIX = "_rep_grad"
+EXTRA_BALANCERS = ["sum_of_task_gradients", "mgda_rep_grad", "pcgrad_rep_grad"]
 
 
 def labels_missing_unevenly():
@@ -38,7 +40,11 @@ def make_balancer(name):
         def aggregate(self, grads):
             return tf.reduce_sum(grads, axis=0)
 
-    return SumOfTaskGradients() if name == "sum_of_task_gradients" else BALANCERS.get(name)()
+    if name == "sum_of_task_gradients":
+        return SumOfTaskGradients()
+    if name.endswith(REP_GRAD_SUFFIX):
+        return BALANCERS.get(name.removesuffix(REP_GRAD_SUFFIX))(rep_grad=True)
+    return BALANCERS.get(name)()
 
 
 def one_step_weights(strategy, images, labels, balancer):
@@ -71,7 +77,7 @@ def compare_in_this_process():
     labels = labels_missing_unevenly()
     mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     results = {}
-    for balancer in BALANCERS.names() + ["sum_of_task_gradients"]:
+    for balancer in BALANCERS.names() + EXTRA_BALANCERS:
         single, single_logs = one_step_weights(tf.distribute.OneDeviceStrategy("/cpu:0"), images, labels, balancer)
         mirrored, mirrored_logs = one_step_weights(mirrored_strategy, images, labels, balancer)
         results[balancer] = {
@@ -96,7 +102,7 @@ def replica_comparison():
 def balancer_names():
     from mtl_zoo.registry import BALANCERS
 
-    return BALANCERS.names() + ["sum_of_task_gradients"]
+    return BALANCERS.names() + EXTRA_BALANCERS
 
 
 @pytest.mark.slow

@@ -61,3 +61,16 @@ def test_trains_with_the_recipe_optimizer_and_reports_per_task_metrics():
     assert set(result.test_metrics) == {"digit", "flag"}
     assert set(result.test_metrics["flag"]) == {"loss", "accuracy", "auc"}
     assert len(result.history["loss"]) == 2
+
+
+def test_several_steps_per_execution_still_stop_on_a_bad_training_label():
+    bad_training = recipe(steps_per_execution=3)  # 4 steps per epoch: the bad batch runs inside one execution
+    bad_training.data.train_split = "test"
+    with pytest.raises(DataError, match=r"Task digit has a label that cannot belong to it"):
+        train_recipe(bad_training)
+
+
+def test_the_recipe_sets_steps_per_execution():
+    good = recipe(steps_per_execution=3)
+    good.data.test_split = "train"
+    assert train_recipe(good).model.steps_per_execution == 3

@@ -19,7 +19,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancing.gradient_math import gram_matrix, scaled_gram
+from mtl_zoo.balancing.gradient_math import compiled, gram_matrix, scaled_gram
 from mtl_zoo.balancing.gradient_weighting import GradientWeighting
 from mtl_zoo.registry import BALANCERS
 
@@ -45,11 +45,15 @@ class AlignedMTL(GradientWeighting):
     Args:
         task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
             Defaults to "vectorized".
+        rep_grad: bool. Weigh the tasks by their gradients with respect to
+            the shared representation (see `GradientWeighting`). Defaults
+            to False.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized", **kwargs):
-        super().__init__(task_gradients=task_gradients, **kwargs)
+    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized",
+                 rep_grad: bool = False, **kwargs):
+        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
 
     def alignment(self, grads):
         """Returns `B`, float64 `[num_tasks, num_tasks]`: the aligned gradients are `B @ grads`.
@@ -57,11 +61,18 @@ class AlignedMTL(GradientWeighting):
         Args:
             grads: float32 tensor `[num_tasks, dim]`.
         """
-        eigenvalues, vectors = tf.linalg.eigh(scaled_gram(gram_matrix(grads)))
-        kept = eigenvalues > RANK_TOLERANCE * grads.shape[0] * tf.reduce_max(eigenvalues)
-        smallest = tf.reduce_min(tf.where(kept, eigenvalues, tf.reduce_max(eigenvalues)))
-        inverse_roots = tf.where(kept, tf.math.rsqrt(tf.where(kept, eigenvalues, 1.0)), 0.0)
-        return tf.sqrt(tf.maximum(smallest, 0.0)) * tf.matmul(vectors * inverse_roots[None, :], vectors, transpose_b=True)
+        return alignment_matrix(gram_matrix(grads))
 
-    def task_weights(self, grads):
-        return tf.reduce_sum(self.alignment(grads), axis=0)
+    def gram_weights(self, gram):
+        return tf.reduce_sum(alignment_matrix(gram), axis=0)
+
+
+@compiled
+def alignment_matrix(gram):
+    """`B = sqrt(lambda_min) V diag(lambda^-1/2) V^T` from the Gram matrix `[K, K]` (~0 eigenvalues left out)."""
+    eigenvalues, vectors = tf.linalg.eigh(scaled_gram(gram))
+    largest = tf.reduce_max(eigenvalues)
+    kept = eigenvalues > RANK_TOLERANCE * tf.cast(tf.shape(gram)[0], tf.float64) * largest
+    smallest = tf.reduce_min(tf.where(kept, eigenvalues, largest))
+    inverse_roots = tf.where(kept, tf.math.rsqrt(tf.where(kept, eigenvalues, 1.0)), 0.0)
+    return tf.sqrt(tf.maximum(smallest, 0.0)) * tf.matmul(vectors * inverse_roots[None, :], vectors, transpose_b=True)

@@ -79,6 +79,9 @@ class Balancer(keras.layers.Layer):
         raise NotImplementedError(f"{type(self).__name__} must implement combine().")
 
     uses_task_gradients = False
+    # True on gradient balancers that weigh the tasks by their gradients with respect to the
+    # shared representation (see `GradientWeighting`): the model calls `representation_weights`.
+    rep_grad = False
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
         """Runs after each training epoch (eagerly); override to update per-epoch state.

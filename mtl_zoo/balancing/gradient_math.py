@@ -11,18 +11,19 @@ number of iterations, so they compile into the training step and give the
 same result on every replica.
 
 `quadratic_program` is the min-norm solver of MGDA (the min-norm point of the
-gradients' convex hull: weights on the simplex) and UPGrad (projections onto
+gradients' convex hull: weights on the simplex), UPGrad (projections onto
 the cone of directions that conflict with no task: weights above a lower
-bound); `interior_point`, the primal-dual interior-point method under it,
-also serves CAGrad's non-quadratic objective.
+bound) and CAGrad (projections of the mean gradient onto the directions
+that improve every task by a given amount). The solvers of the K x K
+problems are compiled with XLA (`compiled`).
 
 Example:
 
 >>> import tensorflow as tf
 >>> from mtl_zoo.balancing.gradient_math import gram_matrix, quadratic_program, scaled_gram
 >>> gram = gram_matrix(tf.constant([[1.0, 0.0], [0.0, 2.0]]))
->>> weights = quadratic_program(scaled_gram(gram), tf.zeros([2], tf.float64), simplex=True)  # min-norm point
->>> [round(float(w), 4) for w in weights]
+>>> weights = quadratic_program(scaled_gram(gram), tf.zeros([1, 2], tf.float64), simplex=True)  # min-norm point
+>>> [round(float(w), 4) for w in weights[0]]
 [0.8, 0.2]
 """
 
@@ -33,6 +34,17 @@ import tensorflow as tf
 # Ridge added to scaled Gram matrices: makes every solution unique (e.g. uniform
 # weights for identical gradients) and moves directions by ~1e-9 relative.
 RIDGE = 1e-9
+# Each interior-point step aims at this fraction of the current duality gap.
+CENTERING = 0.1
+
+
+def compiled(function):
+    """`tf.function(jit_compile=True)`: a solver's few thousand tiny ops run as one XLA computation.
+
+    Inside the (uncompiled) training step this is 3-5x faster than running
+    them one by one; called eagerly it compiles once per input shape.
+    """
+    return tf.function(function, jit_compile=True)
 
 
 def gram_matrix(grads):
@@ -91,37 +103,39 @@ def _largest_step(values, changes):
     return tf.minimum(tf.reduce_min(ratios, axis=-1), 1.0)
 
 
-def interior_point(derivatives, start, simplex: bool = False, iterations: int = 30, centering: float = 0.1):
-    """Minimizes a smooth convex `f(x)` over `x >= 0` (and `sum(x) = 1` if `simplex`), batched.
+@compiled
+def quadratic_program(gram, linear, simplex: bool = False, iterations: int = 30):
+    """Minimizes `x @ gram @ x / 2 + linear @ x` over `x >= 0` (and `sum(x) = 1` if `simplex`).
 
-    A primal-dual path-following method with a fixed number of Newton
-    steps: each solves the perturbed optimality conditions
-    `grad f(x) = s (+ y)`, `x * s = centering * mean(x * s)`, and moves as far
-    as 99% of the way to the boundary allows.
+    With `linear = 0` and `simplex=True` the minimizer weights the rows of
+    `grads` into the min-norm point of their convex hull (MGDA). A tiny ridge
+    is added to `gram`, so the minimizer is unique. The method is a
+    primal-dual interior-point method with a fixed number of Newton steps,
+    each aiming at a tenth of the current duality gap and going 99% of the
+    way to the boundary at most; 30 steps reach ~1e-7 relative accuracy on
+    the resulting directions.
 
     Args:
-        derivatives: callable `x -> (gradient, hessian)`, float64 `[batch, K]`
-            -> `[batch, K]`, `[batch, K, K]`.
-        start: float64 tensor `[batch, K]`, strictly positive (and summing
-            to 1 if `simplex`).
+        gram: float64 tensor `[K, K]`, positive semi-definite, with entries
+            of order 1 (see `scaled_gram`).
+        linear: float64 tensor `[batch, K]`: one problem per row.
         simplex: bool. Also constrain `sum(x) = 1`. Defaults to False.
         iterations: int. Newton steps. Defaults to 30.
-        centering: float. Fraction of the current duality gap each step
-            aims at. Defaults to 0.1.
 
     Returns:
-        The minimizer, float64 `[batch, K]`.
+        float64 tensor `[batch, K]`.
     """
-    start = tf.convert_to_tensor(start, tf.float64)
-    num_variables = tf.cast(tf.shape(start)[-1], tf.float64)
+    num_tasks = tf.shape(gram)[0]
+    hessian = gram + RIDGE * tf.eye(num_tasks, dtype=tf.float64)
+    start = tf.ones_like(linear) / (tf.cast(num_tasks, tf.float64) if simplex else 1.0)
+    batch = tf.shape(linear)[0]
 
     def step(index, x, s, y):
-        gradient, hessian = derivatives(x)
-        residual = gradient - s - (y[:, None] if simplex else 0.0)
-        target = centering * tf.reduce_sum(x * s, axis=-1, keepdims=True) / num_variables
+        residual = tf.matmul(x, hessian) + linear - s - (y[:, None] if simplex else 0.0)
+        target = CENTERING * tf.reduce_mean(x * s, axis=-1, keepdims=True)
         right = target / x - s - residual
         system = hessian + tf.linalg.diag(s / x)
-        if simplex:
+        if simplex:  # the equality's multiplier y: sum(dx) = 1 - sum(x)
             solved = tf.linalg.solve(system, tf.stack([right, tf.ones_like(right)], axis=-1))
             particular, homogeneous = solved[..., 0], solved[..., 1]
             dy = (1.0 - tf.reduce_sum(x + particular, axis=-1)) / tf.reduce_sum(homogeneous, axis=-1)
@@ -131,49 +145,14 @@ def interior_point(derivatives, start, simplex: bool = False, iterations: int = 
             dy = tf.zeros_like(y)
         ds = target / x - s - s / x * dx
         length = 0.99 * tf.minimum(_largest_step(x, dx), _largest_step(s, ds))
-        length = tf.minimum(length, 1.0)
         return index + 1, x + length[:, None] * dx, s + length[:, None] * ds, y + length * dy
 
-    batch = tf.shape(start)[0]
     _, x, _, _ = tf.while_loop(
         lambda index, *_: index < iterations,
         step,
         (tf.constant(0), start, tf.ones_like(start), tf.zeros([batch], tf.float64)),
     )
     return x
-
-
-def quadratic_program(gram, linear, simplex: bool = False, iterations: int = 30):
-    """Minimizes `x @ gram @ x / 2 + linear @ x` over `x >= 0` (and `sum(x) = 1` if `simplex`).
-
-    With `linear = 0` and `simplex=True` the minimizer weights the rows of
-    `grads` into the min-norm point of their convex hull (MGDA). A tiny ridge
-    is added to `gram`, so the minimizer is unique.
-
-    Args:
-        gram: float64 tensor `[K, K]`, positive semi-definite, with entries
-            of order 1 (see `scaled_gram`).
-        linear: float64 tensor `[K]` or `[batch, K]` (one problem per row).
-        simplex: bool. Also constrain `sum(x) = 1`. Defaults to False.
-        iterations: int. Interior-point steps. Defaults to 30.
-
-    Returns:
-        float64 tensor shaped like `linear`.
-    """
-    num_tasks = tf.shape(gram)[0]
-    hessian = gram + RIDGE * tf.eye(num_tasks, dtype=tf.float64)
-    linear = tf.convert_to_tensor(linear, tf.float64)
-    batched = linear[None] if linear.shape.rank == 1 else linear
-
-    def derivatives(x):
-        gradient = tf.matmul(x, hessian) + batched
-        return gradient, tf.broadcast_to(hessian, tf.concat([tf.shape(x)[:1], [num_tasks, num_tasks]], 0))
-
-    start = tf.fill(tf.shape(batched), tf.constant(1.0, tf.float64))
-    if simplex:
-        start = start / tf.cast(num_tasks, tf.float64)
-    solution = interior_point(derivatives, start, simplex=simplex, iterations=iterations)
-    return solution[0] if linear.shape.rank == 1 else solution
 
 
 def add_step_counter(layer):

@@ -19,7 +19,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancing.gradient_math import gram_matrix, scaled_gram
+from mtl_zoo.balancing.gradient_math import compiled, scaled_gram
 from mtl_zoo.balancing.gradient_weighting import GradientWeighting
 from mtl_zoo.registry import BALANCERS
 
@@ -46,25 +46,35 @@ class IMTLG(GradientWeighting):
     Args:
         task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
             Defaults to "vectorized".
+        rep_grad: bool. Weigh the tasks by their gradients with respect to
+            the shared representation (see `GradientWeighting`). Defaults
+            to False.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized", **kwargs):
-        super().__init__(task_gradients=task_gradients, **kwargs)
+    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized",
+                 rep_grad: bool = False, **kwargs):
+        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
 
-    def task_weights(self, grads):
-        num_tasks = grads.shape[0]
-        gram = scaled_gram(gram_matrix(grads))
-        norms = tf.sqrt(tf.maximum(tf.linalg.diag_part(gram), 0.0))
-        present = norms > 0.0
-        reference = tf.argmax(norms)  # a task with a gradient, if any
-        # projections[s, t] = g_s . u_t
-        projections = gram / tf.where(present, norms, 1.0)[None, :]
-        # Row t (t != reference, t present): a . (projections[:, t] - projections[:, reference]) = 0;
-        # row t (absent): a_t = 0; row reference: sum_t a_t = 1.
-        differences = tf.transpose(projections - projections[:, reference][:, None])
-        rows = tf.where(present[:, None], differences, tf.eye(num_tasks, dtype=tf.float64))
-        is_reference = tf.range(num_tasks, dtype=reference.dtype) == reference
-        rows = tf.where(is_reference[:, None], tf.cast(present, tf.float64)[None, :], rows)
-        weights = tf.linalg.matvec(tf.linalg.pinv(rows, rcond=CUTOFF), tf.cast(is_reference, tf.float64))
-        return tf.where(present, weights, 0.0)
+    def gram_weights(self, gram):
+        return impartial_weights(gram)
+
+
+@compiled
+def impartial_weights(gram):
+    """IMTL-G's weights (summing to 1) from the Gram matrix `[K, K]`; 0 for tasks without a gradient."""
+    num_tasks = tf.shape(gram)[0]
+    gram = scaled_gram(gram)
+    norms = tf.sqrt(tf.maximum(tf.linalg.diag_part(gram), 0.0))
+    present = norms > 0.0
+    reference = tf.argmax(norms)  # a task with a gradient, if any
+    # projections[s, t] = g_s . u_t
+    projections = gram / tf.where(present, norms, 1.0)[None, :]
+    # Row t (t != reference, t present): a . (projections[:, t] - projections[:, reference]) = 0;
+    # row t (absent): a_t = 0; row reference: sum_t a_t = 1.
+    differences = tf.transpose(projections - tf.gather(projections, reference, axis=1)[:, None])
+    rows = tf.where(present[:, None], differences, tf.eye(num_tasks, dtype=tf.float64))
+    is_reference = tf.range(num_tasks, dtype=reference.dtype) == reference
+    rows = tf.where(is_reference[:, None], tf.cast(present, tf.float64)[None, :], rows)
+    weights = tf.linalg.matvec(tf.linalg.pinv(rows, rcond=CUTOFF), tf.cast(is_reference, tf.float64))
+    return tf.where(present, weights, 0.0)

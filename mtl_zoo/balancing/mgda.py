@@ -19,7 +19,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancing.gradient_math import gram_matrix, quadratic_program, scaled_gram
+from mtl_zoo.balancing.gradient_math import compiled, quadratic_program, scaled_gram
 from mtl_zoo.balancing.gradient_weighting import GradientWeighting
 from mtl_zoo.registry import BALANCERS
 
@@ -40,24 +40,39 @@ class MGDA(GradientWeighting):
     instead of stopping the update. The direction has the scale of one task
     gradient (weights sum to 1).
 
-    The paper's MGDA-UB variant (gradients with respect to the shared
-    representation) is not offered: the per-task gradient seam gives
-    gradients of the shared variables only.
+    `rep_grad=True` is the paper's MGDA-UB: the weights come from the
+    gradients with respect to the shared representation (the output of the
+    last shared layer), whose min-norm problem is an upper bound of the one
+    on the shared variables (Section 3.3), and the step is one backward
+    pass of the weighted losses.
 
     Args:
         task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
             Defaults to "vectorized".
+        rep_grad: bool. Weigh the tasks by their gradients with respect to
+            the shared representation (see `GradientWeighting`). Defaults
+            to False.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized", **kwargs):
-        super().__init__(task_gradients=task_gradients, **kwargs)
+    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized",
+                 rep_grad: bool = False, **kwargs):
+        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
 
-    def task_weights(self, grads):
-        gram = scaled_gram(gram_matrix(grads))
-        empty = tf.linalg.diag_part(gram) <= 0.0
-        penalty = tf.where(empty, tf.constant(EMPTY_TASK_PENALTY, tf.float64), 0.0)
-        weights = quadratic_program(gram + tf.linalg.diag(penalty), tf.zeros_like(penalty), simplex=True)
-        kept = tf.where(empty, tf.zeros_like(weights), weights)
-        total = tf.reduce_sum(kept)
-        return tf.where(total > 0.0, kept / tf.where(total > 0.0, total, 1.0), weights)
+    def gram_weights(self, gram):
+        return min_norm_weights(gram)
+
+
+@compiled
+def min_norm_weights(gram):
+    """Weights on the simplex of the min-norm point of the convex hull, from the Gram matrix `[K, K]`.
+
+    Tasks whose gradient is zero get weight 0 (all tasks do if all are zero).
+    """
+    gram = scaled_gram(gram)
+    empty = tf.linalg.diag_part(gram) <= 0.0
+    penalty = tf.where(empty, tf.constant(EMPTY_TASK_PENALTY, tf.float64), tf.constant(0.0, tf.float64))
+    weights = quadratic_program(gram + tf.linalg.diag(penalty), tf.zeros_like(penalty)[None], simplex=True)[0]
+    kept = tf.where(empty, tf.zeros_like(weights), weights)
+    total = tf.reduce_sum(kept)
+    return kept / tf.where(total > 0.0, total, tf.ones_like(total))

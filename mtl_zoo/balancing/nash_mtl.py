@@ -19,7 +19,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancing.gradient_math import RIDGE, gram_matrix
+from mtl_zoo.balancing.gradient_math import RIDGE, compiled
 from mtl_zoo.balancing.gradient_weighting import GradientWeighting
 from mtl_zoo.registry import BALANCERS
 
@@ -46,40 +46,48 @@ class NashMTL(GradientWeighting):
     Args:
         task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
             Defaults to "vectorized".
+        rep_grad: bool. Weigh the tasks by their gradients with respect to
+            the shared representation (see `GradientWeighting`). Defaults
+            to False.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized", **kwargs):
-        super().__init__(task_gradients=task_gradients, **kwargs)
+    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized",
+                 rep_grad: bool = False, **kwargs):
+        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
 
-    def task_weights(self, grads):
-        num_tasks = grads.shape[0]
-        gram = gram_matrix(grads)
-        norms = tf.sqrt(tf.maximum(tf.linalg.diag_part(gram), 0.0))
-        present = norms > 0.0
-        safe_norms = tf.where(present, norms, 1.0)
-        both = present[:, None] & present[None, :]
-        identity = tf.eye(num_tasks, dtype=tf.float64)
-        cosines = tf.where(both, gram / (safe_norms[:, None] * safe_norms[None, :]), identity)
-        cosines += RIDGE * identity
-        start = tf.fill([num_tasks], tf.sqrt(num_tasks / tf.reduce_sum(cosines)))
+    def gram_weights(self, gram):
+        return bargaining_weights(gram)
 
-        def objective(points):  # b^T C b / 2 - sum log b, for each row
-            return 0.5 * tf.reduce_sum(tf.matmul(points, cosines) * points, axis=-1) - tf.reduce_sum(
-                tf.math.log(points), axis=-1)
 
-        def newton_step(index, b):
-            gradient = tf.linalg.matvec(cosines, b) - 1.0 / b
-            step = -tf.linalg.solve(cosines + tf.linalg.diag(1.0 / b**2), gradient[:, None])[:, 0]
-            decrement = tf.sqrt(tf.maximum(-tf.tensordot(gradient, step, 1), 0.0))
-            # The damped step 1 / (1 + decrement) always decreases the objective; longer ones
-            # (up to 99% of the way to the boundary) are taken when they decrease it more.
-            far = tf.constant(1e300, tf.float64)
-            boundary = tf.reduce_min(tf.where(step < 0.0, -b / tf.minimum(step, -1e-300), far))
-            damped = 1.0 / (1.0 + decrement)
-            lengths = tf.minimum(tf.concat([damped[None], tf.constant(STEP_LENGTHS, tf.float64)], 0), 0.99 * boundary)
-            candidates = b[None, :] + lengths[:, None] * step[None, :]
-            return index + 1, candidates[tf.argmin(objective(candidates))]
+@compiled
+def bargaining_weights(gram):
+    """Weights `a > 0` with `(gram a)_t = 1 / a_t` from the Gram matrix `[K, K]`; 0 for tasks without a gradient."""
+    num_tasks = tf.shape(gram)[0]
+    norms = tf.sqrt(tf.maximum(tf.linalg.diag_part(gram), 0.0))
+    present = norms > 0.0
+    safe_norms = tf.where(present, norms, 1.0)
+    both = present[:, None] & present[None, :]
+    identity = tf.eye(num_tasks, dtype=tf.float64)
+    cosines = tf.where(both, gram / (safe_norms[:, None] * safe_norms[None, :]), identity) + RIDGE * identity
+    start = tf.fill([num_tasks], tf.sqrt(tf.cast(num_tasks, tf.float64) / tf.reduce_sum(cosines)))
 
-        _, b = tf.while_loop(lambda index, _: index < NEWTON_STEPS, newton_step, (tf.constant(0), start))
-        return tf.where(present, b / safe_norms, 0.0)
+    def objective(points):  # b^T C b / 2 - sum log b, for each row
+        return 0.5 * tf.reduce_sum(tf.matmul(points, cosines) * points, axis=-1) - tf.reduce_sum(
+            tf.math.log(points), axis=-1)
+
+    def newton_step(index, b):
+        gradient = tf.linalg.matvec(cosines, b) - 1.0 / b
+        step = -tf.linalg.solve(cosines + tf.linalg.diag(1.0 / b**2), gradient[:, None])[:, 0]
+        decrement = tf.sqrt(tf.maximum(-tf.tensordot(gradient, step, 1), 0.0))
+        # The damped step 1 / (1 + decrement) always decreases the objective; longer ones
+        # (up to 99% of the way to the boundary) are taken when they decrease it more.
+        far = tf.constant(1e300, tf.float64)
+        boundary = tf.reduce_min(tf.where(step < 0.0, -b / tf.minimum(step, -1e-300), far))
+        damped = 1.0 / (1.0 + decrement)
+        lengths = tf.minimum(tf.concat([damped[None], tf.constant(STEP_LENGTHS, tf.float64)], 0), 0.99 * boundary)
+        candidates = b[None, :] + lengths[:, None] * step[None, :]
+        return index + 1, tf.gather(candidates, tf.argmin(objective(candidates)))
+
+    _, b = tf.while_loop(lambda index, _: index < NEWTON_STEPS, newton_step, (tf.constant(0), start))
+    return tf.where(present, b / safe_norms, 0.0)

@@ -20,7 +20,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancing.gradient_math import add_step_counter, gram_matrix, next_step_seed
+from mtl_zoo.balancing.gradient_math import add_step_counter, compiled, next_step_seed
 from mtl_zoo.balancing.gradient_weighting import GradientWeighting
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import BALANCERS
@@ -44,11 +44,15 @@ class PCGrad(GradientWeighting):
         seed: int. Seed of the random task orders. Defaults to 0.
         task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
             Defaults to "vectorized".
+        rep_grad: bool. Weigh the tasks by their gradients with respect to
+            the shared representation (see `GradientWeighting`). Defaults
+            to False.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, seed: int = 0, task_gradients: Literal["vectorized", "loop"] = "vectorized", **kwargs):
-        super().__init__(task_gradients=task_gradients, **kwargs)
+    def __init__(self, seed: int = 0, task_gradients: Literal["vectorized", "loop"] = "vectorized",
+                 rep_grad: bool = False, **kwargs):
+        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
         if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
             raise OptionError("seed", f"PCGrad needs an integer seed. Received: seed={seed!r}")
         self.seed = int(seed)
@@ -59,24 +63,33 @@ class PCGrad(GradientWeighting):
             self.step = add_step_counter(self)
         super().build_for_tasks(tasks)
 
-    def task_weights(self, grads):
+    def gram_weights(self, gram):
         if self.step is None:  # used on its own, outside a model
             self.step = add_step_counter(self)
-        num_tasks = grads.shape[0]
-        gram = gram_matrix(grads)
-        squared_norms = tf.linalg.diag_part(gram)
+        num_tasks = gram.shape[0]
         # orders[i]: the order in which task i visits the tasks (itself skipped).
-        orders = tf.argsort(tf.random.stateless_uniform([num_tasks, num_tasks], next_step_seed(self.seed, self.step)))
-        tasks = tf.range(num_tasks)
-        # Row i holds the coefficients of task i's projected gradient in the task gradients.
-        coefficients = tf.eye(num_tasks, dtype=tf.float64)
-        for position in range(num_tasks):
-            other = orders[:, position]
-            products = tf.gather(tf.matmul(coefficients, gram), other, axis=1, batch_dims=1)
-            conflict = (products < 0.0) & (other != tasks)
-            shares = tf.where(conflict, tf.math.divide_no_nan(products, tf.gather(squared_norms, other)), 0.0)
-            coefficients -= shares[:, None] * tf.one_hot(other, num_tasks, dtype=tf.float64)
-        return tf.reduce_sum(coefficients, axis=0)
+        uniform = tf.random.stateless_uniform([num_tasks, num_tasks], next_step_seed(self.seed, self.step))
+        return projection_weights(gram, tf.argsort(uniform))
 
     def get_config(self) -> dict:
         return {**super().get_config(), "seed": self.seed}
+
+
+@compiled
+def projection_weights(gram, orders):
+    """PCGrad's weights from the Gram matrix `[K, K]` and each task's visiting order `[K, K]`.
+
+    Row i of the coefficient matrix holds task i's projected gradient in
+    terms of the task gradients; the weights are its column sums.
+    """
+    num_tasks = gram.shape[0]
+    squared_norms = tf.linalg.diag_part(gram)
+    tasks = tf.range(num_tasks, dtype=orders.dtype)
+    coefficients = tf.eye(num_tasks, dtype=tf.float64)
+    for position in range(num_tasks):
+        other = orders[:, position]
+        products = tf.gather(tf.matmul(coefficients, gram), other, axis=1, batch_dims=1)
+        conflict = (products < 0.0) & (other != tasks)
+        shares = tf.where(conflict, tf.math.divide_no_nan(products, tf.gather(squared_norms, other)), 0.0)
+        coefficients -= shares[:, None] * tf.one_hot(other, num_tasks, dtype=tf.float64)
+    return tf.reduce_sum(coefficients, axis=0)

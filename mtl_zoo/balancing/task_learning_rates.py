@@ -232,6 +232,15 @@ class TaskLearningRates(keras.optimizers.MultiOptimizer):
 
     # === Config ===
 
+    def with_variable_tasks(self, variable_tasks: dict) -> "TaskLearningRates":
+        """A new, unbuilt optimizer with the same options for another variable -> tasks map.
+
+        Args:
+            variable_tasks: dict. Variable path -> the tasks that use it.
+        """
+        return type(self).from_config({**self.get_config(),
+                                       "variable_tasks": {path: sorted(tasks) for path, tasks in variable_tasks.items()}})
+
     def get_config(self) -> dict:
         return {
             "optimizer": keras.saving.serialize_keras_object(self._base_optimizer),

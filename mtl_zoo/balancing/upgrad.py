@@ -19,7 +19,7 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancing.gradient_math import gram_matrix, quadratic_program, scaled_gram
+from mtl_zoo.balancing.gradient_math import compiled, quadratic_program, scaled_gram
 from mtl_zoo.balancing.gradient_weighting import GradientWeighting
 from mtl_zoo.registry import BALANCERS
 
@@ -41,14 +41,24 @@ class UPGrad(GradientWeighting):
     Args:
         task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
             Defaults to "vectorized".
+        rep_grad: bool. Weigh the tasks by their gradients with respect to
+            the shared representation (see `GradientWeighting`). Defaults
+            to False.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized", **kwargs):
-        super().__init__(task_gradients=task_gradients, **kwargs)
+    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized",
+                 rep_grad: bool = False, **kwargs):
+        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
 
-    def task_weights(self, grads):
-        gram = scaled_gram(gram_matrix(grads))
-        # Problem i: v = e_i + x, x >= 0, minimizing x^T gram x / 2 + (gram e_i)^T x.
-        extra = quadratic_program(gram, gram, simplex=False)
-        return (1.0 + tf.reduce_sum(extra, axis=0)) / grads.shape[0]
+    def gram_weights(self, gram):
+        return projection_weights(gram)
+
+
+@compiled
+def projection_weights(gram):
+    """UPGrad's weights from the Gram matrix `[K, K]`: the mean of the K projections' weights."""
+    gram = scaled_gram(gram)
+    # Problem i: v = e_i + x, x >= 0, minimizing x^T gram x / 2 + (gram e_i)^T x.
+    extra = quadratic_program(gram, gram, simplex=False)
+    return (1.0 + tf.reduce_sum(extra, axis=0)) / tf.cast(tf.shape(gram)[0], tf.float64)

@@ -3,7 +3,9 @@
 The first `shared_depth` blocks of the trunk form one shared column; the rest
 are copied per task. `shared_depth=0` gives independent per-task networks,
 `shared_depth=num_blocks` shares the whole trunk and only the heads are
-task-specific (Caruana, 1997: https://doi.org/10.1023/A:1007379606734).
+task-specific (Caruana, 1997: https://doi.org/10.1023/A:1007379606734). With
+`shared_depth >= 1` the last shared block's output is marked as the shared
+representation (see `mark_shared_representation`).
 
 Example:
 
@@ -24,6 +26,7 @@ from typing import Optional
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.result import mark_shared_representation
 
 
 def check_depth(name: str, depth: int, num_blocks: int) -> None:
@@ -59,6 +62,8 @@ def hard_sharing(features, trunk, tasks, shared_depth: Optional[int] = None) -> 
     shared = features
     for index in range(depth):
         shared = trunk.blocks[index](f"shared_block_{index + 1}")(shared)
+    if depth > 0:
+        shared = mark_shared_representation(shared)
     per_task = {}
     for task in tasks:
         x = shared

@@ -14,6 +14,15 @@ accepts as is). Some need more, and say so through a `SharingResult`:
 Which variables each task uses is not reported by the scheme: it is read off
 the built network (`mtl_zoo.sharing_map`), so it is right for every scheme.
 
+A scheme whose tasks all read one shared tensor and nothing else from the
+shared part (hard sharing: the last shared block's output) marks it with
+`mark_shared_representation` before wiring the task-specific layers on it.
+The mark is a weightless `Identity` layer named `shared_representation`, so
+it is found in any built or reloaded network (`shared_representation`);
+gradient balancers with `rep_grad=True` take the tasks' gradients with
+respect to it. Schemes that mix shared parts per task (soft sharing, cross
+stitch, mixtures of experts) have no such tensor and mark nothing.
+
 Example:
 
 >>> import keras
@@ -22,12 +31,47 @@ Example:
 >>> result = SharingResult(features={"a": features}, extra_outputs={"a_gates": features})
 >>> sorted(result.features), sorted(result.extra_outputs)
 (['a'], ['a_gates'])
+>>> marked = mark_shared_representation(features)
+>>> network = keras.Model(features, {"a": keras.layers.Dense(1)(marked)})
+>>> shared_representation(network) is marked
+True
 """
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Callable, Optional
+
+import keras
+
+SHARED_REPRESENTATION = "shared_representation"
+
+
+def mark_shared_representation(tensor):
+    """Marks `tensor` as the shared representation: every task's output is computed from it alone.
+
+    Call it once per network, on the tensor the task-specific layers read.
+
+    Args:
+        tensor: Keras tensor `[batch, ...]`.
+
+    Returns:
+        The same values through an `Identity` layer named
+        `shared_representation`; wire the tasks on this tensor.
+    """
+    return keras.layers.Identity(name=SHARED_REPRESENTATION)(tensor)
+
+
+def shared_representation(network):
+    """Returns the network's marked shared representation (a Keras tensor), or None.
+
+    Args:
+        network: functional `keras.Model`.
+    """
+    for layer in network.layers:
+        if layer.name == SHARED_REPRESENTATION:
+            return layer.output
+    return None
 
 
 @dataclasses.dataclass

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.result import mark_shared_representation
 from mtl_zoo.sharing.hard import check_depth
 
 
@@ -89,6 +90,8 @@ def shared_middle(features, trunk, tasks, shared_from: int, shared_to: int) -> d
             y = x
             for block in middle:
                 y = block(y)
+            if shared_from == 0:  # hard sharing: every task reads this one tensor
+                y = mark_shared_representation(y)
             middle_outputs[id(x)] = y
         per_task[task.name] = column(task.name, middle_outputs[id(x)], shared_to, trunk.num_blocks)
     return per_task

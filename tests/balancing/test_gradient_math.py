@@ -1,5 +1,8 @@
 """The gradient balancers' shared math, against numpy and scipy."""
 
+import importlib
+import pkgutil
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,6 +12,7 @@ from mtl_zoo.balancing.gradient_math import (
     add_step_counter, combine, gram_matrix, next_step_seed, quadratic_program, scaled_gram,
 )
 from mtl_zoo.balancing.pcgrad import PCGrad
+import mtl_zoo.balancing
 
 
 def random_gradients(seed, num_tasks, dim, scales=(1.0, 10.0)):
@@ -63,7 +67,8 @@ def test_min_norm_point_of_the_convex_hull_matches_scipy(seed):
     grads = random_gradients(seed, 2 + seed % 4, 7).astype("float64")
     gram = grads @ grads.T
     scale = np.mean(np.diag(gram))
-    weights = quadratic_program(scaled_gram(tf.constant(gram)), tf.zeros(len(grads), tf.float64), simplex=True).numpy()
+    no_linear_term = tf.zeros([1, len(grads)], tf.float64)
+    weights = quadratic_program(scaled_gram(tf.constant(gram)), no_linear_term, simplex=True).numpy()[0]
     assert weights.sum() == pytest.approx(1.0, abs=1e-9) and (weights >= 0).all()
     reference = scipy_quadratic_program(gram / scale, np.zeros(len(grads)), simplex=True)
     np.testing.assert_allclose(weights @ grads, reference @ grads, atol=1e-5 * np.linalg.norm(grads, axis=1).min())
@@ -90,3 +95,44 @@ def test_step_seeds_advance_a_counter_and_depend_on_the_seed():
     first, second = next_step_seed(5, counter).numpy(), next_step_seed(5, counter).numpy()
     assert first.tolist() == [5, 0] and second.tolist() == [5, 1] and int(counter.numpy()) == 2
     assert counter.trainable is False
+
+
+# === The XLA-compiled solvers take the Gram matrix as an input, so one compilation serves every step ===
+
+GRAM = tf.constant([[1.0, 0.2, -0.3], [0.2, 2.0, 0.1], [-0.3, 0.1, 1.5]], tf.float64)
+ORDERS = tf.constant([[1, 2, 0], [0, 2, 1], [1, 0, 2]])
+SOLVER_ARGUMENTS = {  # module.function -> tensor arguments (then Python ones)
+    "aligned_mtl.alignment_matrix": ((GRAM,), ()),
+    "cagrad.conflict_averse_weights": ((GRAM,), (0.4,)),
+    "gradient_math.quadratic_program": ((GRAM, tf.ones([4, 3], tf.float64)), (True, 30)),
+    "imtl.impartial_weights": ((GRAM,), ()),
+    "mgda.min_norm_weights": ((GRAM,), ()),
+    "nash_mtl.bargaining_weights": ((GRAM,), ()),
+    "pcgrad.projection_weights": ((GRAM, ORDERS), ()),
+    "upgrad.projection_weights": ((GRAM,), ()),
+}
+
+
+def compiled_solvers() -> dict:
+    solvers = {}
+    for module_info in pkgutil.iter_modules(mtl_zoo.balancing.__path__):
+        module = importlib.import_module(f"mtl_zoo.balancing.{module_info.name}")
+        for name, value in vars(module).items():
+            if getattr(value, "_jit_compile", False) and value.__module__ == module.__name__:
+                solvers[f"{module_info.name}.{name}"] = value
+    return solvers
+
+
+def test_every_compiled_solver_is_in_the_table():
+    assert sorted(compiled_solvers()) == sorted(SOLVER_ARGUMENTS)
+
+
+@pytest.mark.parametrize("name", sorted(SOLVER_ARGUMENTS))
+def test_compiled_solver_reads_its_tensor_arguments_at_run_time(name):
+    # A value-dependent Python slice (x[index]) makes XLA bake the argument into the program as a
+    # constant: a new compilation (seconds) on every training step. Its inputs must stay parameters.
+    tensors, constants = SOLVER_ARGUMENTS[name]
+    hlo = compiled_solvers()[name].experimental_get_compiler_ir(*tensors, *constants)(stage="hlo")
+    entry = hlo[hlo.index("ENTRY"):]
+    entry = entry[:entry.index("\n}")]
+    assert entry.count(" parameter(") == len(tensors), entry[:2000]
