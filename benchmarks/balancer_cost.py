@@ -6,7 +6,12 @@ task) trained with Adam on in-memory batches of 64: at K = 2 its two digit
 tasks, at K = 10 ten MultiDigits-style classification tasks with random
 labels (the step's cost does not depend on the labels). Gradient balancers
 are timed with both ways of taking per-task gradients (`task_gradients`
-"vectorized" and "loop").
+"vectorized" and "loop"), and those that allow it also with `rep_grad`
+(per-task gradients with respect to the shared representation, the output
+of the second conv block: `[64, 3 * 5 * 64]` per task), taken the way
+`task_gradients="auto"` takes them ("loop": with one loss per task, each
+backward pass only runs through its own task's layers; `--rep-grad-vectorized`
+adds rows with one Jacobian pass, which goes through every task's layers).
 
 A step's time is the time of a `fit` epoch of `--steps` steps (measured from
 its first to its last step, so `fit`'s set-up is left out) divided by the
@@ -17,6 +22,7 @@ hit them alike.
 Usage:
 
     python benchmarks/balancer_cost.py [--runs 5] [--steps 30] [--tasks 2 10] [--balancers fixed famo ...]
+                                       [--rep-grad-vectorized]
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from mtl_zoo import InputSpec, Task, build_model  # noqa: E402
+from mtl_zoo.balancing.gradient_weighting import GradientWeighting  # noqa: E402
 from mtl_zoo.registry import BALANCERS  # noqa: E402
 from mtl_zoo.trunks.vision import vision_conv  # noqa: E402
 
@@ -67,15 +74,20 @@ class StepTimer(keras.callbacks.Callback):
         self.epoch_seconds.append(time.perf_counter() - self._start)
 
 
-def variants(names: list) -> list:
-    """`(label, balancer name, options)`: every balancer, gradient ones once per `task_gradients`."""
+def variants(names: list, rep_grad_vectorized: bool = False) -> list:
+    """`(label, balancer name, options)`: every balancer, gradient ones once per `task_gradients` (and `rep_grad`)."""
     rows = []
     for name in names:
-        if getattr(BALANCERS.get(name), "uses_task_gradients", False):
-            rows += [(f"{name} (vectorized)", name, {"task_gradients": "vectorized"}),
-                     (f"{name} (loop)", name, {"task_gradients": "loop"})]
-        else:
+        balancer = BALANCERS.get(name)
+        if not balancer.uses_task_gradients:
             rows.append((name, name, {}))
+            continue
+        for method in ("vectorized", "loop"):
+            rows.append((f"{name} ({method})", name, {"task_gradients": method}))
+        if issubclass(balancer, GradientWeighting):
+            rows.append((f"{name} (rep_grad)", name, {"rep_grad": True}))
+            if rep_grad_vectorized:
+                rows.append((f"{name} (rep_grad, vectorized)", name, {"rep_grad": True, "task_gradients": "vectorized"}))
     return rows
 
 
@@ -94,9 +106,10 @@ def make_runner(balancer: str, options: dict, num_tasks: int, steps: int):
     return run
 
 
-def measure(names: list, num_tasks: int, runs: int, steps: int) -> dict:
+def measure(names: list, num_tasks: int, runs: int, steps: int, rep_grad_vectorized: bool = False) -> dict:
     """Label -> median seconds per step."""
-    runners = {label: make_runner(name, options, num_tasks, steps) for label, name, options in variants(names)}
+    runners = {label: make_runner(name, options, num_tasks, steps)
+               for label, name, options in variants(names, rep_grad_vectorized)}
     for runner in runners.values():
         runner()  # warm-up: tracing
     times = {label: [] for label in runners}
@@ -126,10 +139,11 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=30, help="training steps per timed epoch")
     parser.add_argument("--tasks", type=int, nargs="+", default=[2, 10], help="numbers of tasks")
     parser.add_argument("--balancers", nargs="+", default=None, help="registered names (default: all)")
+    parser.add_argument("--rep-grad-vectorized", action="store_true", help="also time rep_grad with one Jacobian pass")
     args = parser.parse_args(argv)
     names = args.balancers or BALANCERS.names()
     names = ["fixed"] + [name for name in names if name != "fixed"]
-    results = {k: measure(names, k, args.runs, args.steps) for k in args.tasks}
+    results = {k: measure(names, k, args.runs, args.steps, args.rep_grad_vectorized) for k in args.tasks}
     print(f"median of {args.runs} epochs of {args.steps} steps (batch {BATCH}); {os.cpu_count()} CPUs; "
           f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
     print(format_table(results))

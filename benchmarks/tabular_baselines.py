@@ -71,6 +71,7 @@ RECIPES = ("movielens_hard", "movielens_mmoe", "movielens_ple", "loans_mmoe", "c
 METRIC_OF_KIND = {"binary": "auc", "classification": "accuracy", "regression": "rmse"}
 MAX_CATEGORIES = 255  # HistGradientBoosting's limit for a categorical feature
 TEXT_HASH_FEATURES = 64
+MODEL_NAMES = {"multi_task": "multi-task", "single_task": "single-task", "gradient_boosting": "gradient boosting"}
 QUICK_OVERRIDES = ["training.epochs=1"]
 QUICK_BOOSTING_ITERATIONS = 20
 
@@ -252,7 +253,7 @@ def markdown_table(rows: list) -> str:
         for name in ("multi_task", "single_task", "gradient_boosting"):
             text = f"{row[name]:.4f}"
             cells.append(f"**{text}**" if row["best"] == name else text)
-        cells += [row["best"].replace("_", " "), f"{row['delta_m']:+.2f}%"]
+        cells += [MODEL_NAMES[row["best"]], f"{row['delta_m']:+.2f}%"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

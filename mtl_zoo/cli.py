@@ -13,6 +13,7 @@ imported only once a command runs, so `--help` and `--version` answer at once.
 Example:
 
     mtl-zoo train recipes/multidigits_hard.yaml --set training.epochs=2
+    mtl-zoo train recipes/movielens_mmoe.yaml --single-task
     mtl-zoo evaluate saved_models/multidigits_hard
     mtl-zoo evaluate saved_models/penguins --data new_penguins.csv
     mtl-zoo export saved_models/multidigits_hard --output /tmp/serving --overwrite

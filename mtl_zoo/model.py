@@ -36,13 +36,13 @@ from keras import ops
 from mtl_zoo.auxiliary_loss import auxiliary_loss_layers
 from mtl_zoo.balancing.base import Balancer
 from mtl_zoo.balancing.fixed import FixedWeights
+from mtl_zoo.balancing.gradient_math import gram_matrix
+from mtl_zoo.balancing.task_learning_rates import TaskLearningRates
 from mtl_zoo.label_checks import InvalidLabelCounts, check_labels_after
 from mtl_zoo.objective import ObjectiveMean, balanced_objective
 from mtl_zoo.reduction import global_masked_shares, global_sum, replica_share
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.sharing_map import format_sharing_table, variable_task_map
-from mtl_zoo.balancing.gradient_math import gram_matrix
-from mtl_zoo.balancing.task_learning_rates import TaskLearningRates
 from mtl_zoo.task_gradients import RepresentationSplit, split_direction, task_gradient_matrix
 from mtl_zoo.task_losses import masked_task_loss_terms
 from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
@@ -385,7 +385,7 @@ class MultiTaskModel(keras.Model):
             weighted_shares = step.losses.separate_shares(self._loss_weights)
             private_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss)
         matrix = global_sum(
-            task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradients)
+            task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradient_method)
         )
         direction = self.balancer.aggregate(matrix)
         step.task_weights = self.balancer.implied_weights(matrix, direction)
@@ -423,7 +423,7 @@ class MultiTaskModel(keras.Model):
             weighted_shares = step.losses.separate_shares(self._loss_weights)
             after_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss)
         representation = state["representation"]
-        rows = task_gradient_matrix(tape, weighted_shares, [representation], method=self.balancer.task_gradients)
+        rows = task_gradient_matrix(tape, weighted_shares, [representation], method=self.balancer.task_gradient_method)
         weights = self.balancer.representation_weights(global_sum(gram_matrix(rows)))
         step.task_weights = weights
         seed = tf.reshape(tf.linalg.matvec(rows, weights, transpose_a=True), tf.shape(representation))

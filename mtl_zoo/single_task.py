@@ -8,8 +8,9 @@ the scheme can model a single task (an MMoE with one task is one gate over
 the same experts), otherwise hard sharing (ESMM needs its click and
 conversion tasks together), and the same training plan (epochs, batch size,
 optimizer, learning rate, seed). A single task has nothing to be balanced
-against, so its model trains with the `fixed` balancer and loss weight 1 and
-without feature-alignment terms. `delta_m` (see
+against, so its model trains with the `fixed` balancer and loss weight 1,
+without feature-alignment terms, per-task learning rates or gradient-conflict
+monitoring. `delta_m` (see
 `mtl_zoo.relative_performance`) then compares the multi-task model with
 these baselines on each task's primary metric, the first one it names.
 

@@ -105,6 +105,15 @@ def test_single_task_models_have_one_output_and_the_same_trunk(single_task_artif
         assert plan.recipe.training == recipe.training and plan.recipe.seed == recipe.seed
 
 
+def test_options_that_act_between_tasks_are_left_out_of_single_task_models(tmp_path):
+    document = shop_recipe(tmp_path, sharing="hard")
+    document["training"].update(task_learning_rates={"spend": 0.5}, gradient_conflicts={"every_n_steps": 2})
+    recipe = load_recipe(write_recipe(tmp_path, document))
+    single = single_task_plan(recipe, "spend").recipe
+    assert single.training.learning_rate == recipe.training.learning_rate and single.training.epochs == 2
+    assert single.training.task_learning_rates == {} and single.training.gradient_conflicts is None
+
+
 def test_an_mmoe_single_task_model_is_one_gate_over_the_same_experts(tmp_path):
     recipe = load_recipe(write_recipe(tmp_path, shop_recipe(tmp_path, sharing="mmoe", num_experts=3,
                                                             expert_units=[5])))

@@ -43,15 +43,15 @@ class AlignedMTL(GradientWeighting):
     gradients) are left out, as in the paper's code.
 
     Args:
-        task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
-            Defaults to "vectorized".
+        task_gradients: str. "auto", "vectorized" or "loop" (see
+            `GradientBalancer`). Defaults to "auto".
         rep_grad: bool. Weigh the tasks by their gradients with respect to
             the shared representation (see `GradientWeighting`). Defaults
             to False.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, task_gradients: Literal["vectorized", "loop"] = "vectorized",
+    def __init__(self, task_gradients: Literal["auto", "vectorized", "loop"] = "auto",
                  rep_grad: bool = False, **kwargs):
         super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
 

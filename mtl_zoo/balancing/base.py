@@ -39,6 +39,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from mtl_zoo.errors import OptionError
+
+TASK_GRADIENT_CHOICES = ("auto", "vectorized", "loop")
+
 
 class Balancer(keras.layers.Layer):
     """Base class of balancers (a Keras layer, so its weights are saved).
@@ -104,21 +108,32 @@ class GradientBalancer(Balancer):
 
     Args:
         task_gradients: str. How per-task gradients are computed:
-            "vectorized" (one Jacobian pass) or "loop" (one backward pass per
-            task). Defaults to "vectorized".
+            "vectorized" (one Jacobian pass), "loop" (one backward pass per
+            task, each through its own task's layers only) or "auto" (the
+            faster of the two as measured by `benchmarks/balancer_cost.py`:
+            "loop" for gradients with respect to the shared representation,
+            "vectorized" otherwise). Defaults to "auto".
         **kwargs: Keras layer arguments.
     """
 
     uses_task_gradients = True
 
-    def __init__(self, task_gradients: str = "vectorized", **kwargs):
+    def __init__(self, task_gradients: str = "auto", **kwargs):
         super().__init__(**kwargs)
-        if task_gradients not in ("vectorized", "loop"):
-            raise ValueError(
-                "task_gradients must be 'vectorized' or 'loop'. "
-                f"Received: task_gradients={task_gradients!r}"
+        if task_gradients not in TASK_GRADIENT_CHOICES:
+            raise OptionError(
+                "task_gradients",
+                f"task_gradients must be one of {', '.join(TASK_GRADIENT_CHOICES)}. "
+                f"Received: task_gradients={task_gradients!r}",
             )
         self.task_gradients = task_gradients
+
+    @property
+    def task_gradient_method(self) -> str:
+        """"vectorized" or "loop": how the model takes this balancer's per-task gradients."""
+        if self.task_gradients != "auto":
+            return self.task_gradients
+        return "loop" if self.rep_grad else "vectorized"
 
     def aggregate(self, grads):
         """Returns the update direction `[dim]` from per-task gradients `[num_tasks, dim]`.

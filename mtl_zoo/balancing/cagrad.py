@@ -55,15 +55,15 @@ class CAGrad(GradientWeighting):
         c: float. Radius of the ball around the mean gradient, relative to
             its norm; 0 <= c < 1 (with c >= 1 the ball holds the zero update,
             and the paper's convergence guarantee is lost). Defaults to 0.4.
-        task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
-            Defaults to "vectorized".
+        task_gradients: str. "auto", "vectorized" or "loop" (see
+            `GradientBalancer`). Defaults to "auto".
         rep_grad: bool. Weigh the tasks by their gradients with respect to
             the shared representation (see `GradientWeighting`). Defaults
             to False.
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, c: float = 0.4, task_gradients: Literal["vectorized", "loop"] = "vectorized",
+    def __init__(self, c: float = 0.4, task_gradients: Literal["auto", "vectorized", "loop"] = "auto",
                  rep_grad: bool = False, **kwargs):
         super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
         if not isinstance(c, numbers.Real) or isinstance(c, bool) or not 0.0 <= c < 1.0:

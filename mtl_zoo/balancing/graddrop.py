@@ -47,13 +47,13 @@ class GradDrop(GradientBalancer):
         leak: float in [0, 1]. Fraction of each task gradient passed through
             unmasked. Defaults to 0.0.
         seed: int. Seed of the draws. Defaults to 0.
-        task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
-            Defaults to "vectorized".
+        task_gradients: str. "auto", "vectorized" or "loop" (see
+            `GradientBalancer`). Defaults to "auto".
         **kwargs: Keras layer arguments.
     """
 
     def __init__(self, leak: float = 0.0, seed: int = 0,
-                 task_gradients: Literal["vectorized", "loop"] = "vectorized", **kwargs):
+                 task_gradients: Literal["auto", "vectorized", "loop"] = "auto", **kwargs):
         super().__init__(task_gradients=task_gradients, **kwargs)
         if not isinstance(leak, numbers.Real) or isinstance(leak, bool) or not (0.0 <= leak <= 1.0):
             raise OptionError("leak", f"GradDrop needs a leak between 0 and 1. Received: leak={leak!r}")

@@ -65,13 +65,13 @@ class GradNorm(GradientBalancer):
             rates; 0 equalizes the gradient norms only. Defaults to 1.5.
         weight_learning_rate: float > 0. Step size of the weight update.
             Defaults to 0.025.
-        task_gradients: str. "vectorized" or "loop" (see
-            `GradientBalancer`). Defaults to "vectorized".
+        task_gradients: str. "auto", "vectorized" or "loop" (see
+            `GradientBalancer`). Defaults to "auto".
         **kwargs: Keras layer arguments.
     """
 
     def __init__(self, alpha: float = 1.5, weight_learning_rate: float = 0.025,
-                 task_gradients: str = "vectorized", **kwargs):
+                 task_gradients: str = "auto", **kwargs):
         kwargs.setdefault("name", "gradnorm")  # one variable path for every instance
         super().__init__(task_gradients=task_gradients, **kwargs)
         for option, value, minimum in (("alpha", alpha, 0.0), ("weight_learning_rate", weight_learning_rate, None)):

@@ -10,9 +10,9 @@ Where the experts sit in the trunk, for every expert scheme:
   convolution blocks).
 
 Dense experts are computed together by one `DenseExperts` layer: kernels
-stacked as `[num_experts, in, out]`, one batched product (`einsum`) per
-depth, instead of `num_experts` separate `Dense` layers (see
-`benchmarks/experts.py`). Trunk blocks are opaque layers, so dense experts
+stacked as `[num_experts, in, out]` in one variable per depth, instead of
+`num_experts` separate `Dense` layers (see `benchmarks/experts.py` and
+`benchmarks/recsys_throughput.py`). Trunk blocks are opaque layers, so dense experts
 are asked for with `expert_units` rather than detected in the trunk. Block
 experts are separate layers stacked by `StackExperts`. Either way a group of
 experts gives one tensor `[batch, num_experts, ...]`, and a task's
@@ -56,9 +56,12 @@ class DenseExperts(keras.layers.Layer):
     `[num_experts, units[d]]`. An input `[batch, in]` is fed to every expert
     (`einsum("bi,eio->beo")`); an input `[batch, num_experts, in]` gives each
     expert its own row (`einsum("bei,eio->beo")`). Both are computed without
-    `einsum`, which is slower on CPU: a shared input is one matmul with the
-    kernels side by side (`[in, num_experts * units]`), expert rows one
-    batched matmul over the experts. Each expert equals a stack
+    `einsum`, which is slower on CPU: experts of one depth on a shared input
+    are one matmul with the kernels side by side (`[in, num_experts *
+    units]`, fastest for wide inputs and many experts); deeper experts and
+    expert rows are one 2-D matmul per expert on the unstacked kernels
+    (fastest for small experts, e.g. recommendation towers of 64 and 32
+    units). Each expert equals a stack
     of `keras.layers.Dense(units[d], activation)` with the same weights, and
     each kernel slice is initialized like `Dense` (Glorot uniform).
 
@@ -93,21 +96,21 @@ class DenseExperts(keras.layers.Layer):
             width = units
 
     def call(self, inputs):
-        # Rows are kept expert-major, [num_experts, batch, width], between depths, so each depth
-        # after the first is one batched matmul; a shared input is one matmul on the kernels side by side.
-        x, expert_major = inputs, False
-        if len(x.shape) == 3:
-            x, expert_major = ops.transpose(x, (1, 0, 2)), True
-        for depth, (kernel, bias) in enumerate(zip(self.kernels, self.biases)):
-            if expert_major:
-                x = self._activation(ops.matmul(x, kernel) + ops.expand_dims(bias, 1))
-                continue
+        if len(inputs.shape) == 2 and len(self.kernels) == 1:
+            # One depth on a shared input: one matmul with the kernels side by side.
+            kernel, bias = self.kernels[0], self.biases[0]
             _, width, units = kernel.shape
             side_by_side = ops.reshape(ops.transpose(kernel, (1, 0, 2)), (width, self.num_experts * units))
-            x = self._activation(ops.reshape(ops.matmul(x, side_by_side), (-1, self.num_experts, units)) + bias)
-            if depth + 1 < len(self.kernels):
-                x, expert_major = ops.transpose(x, (1, 0, 2)), True
-        return ops.transpose(x, (1, 0, 2)) if expert_major else x
+            return self._activation(ops.reshape(ops.matmul(inputs, side_by_side), (-1, self.num_experts, units)) + bias)
+        # Otherwise one 2-D matmul per expert and depth on the unstacked kernels: cheaper on CPU than
+        # transposing rows to expert-major and a batched matmul (see benchmarks/recsys_throughput.py).
+        rows = ops.unstack(inputs, axis=1) if len(inputs.shape) == 3 else [inputs] * self.num_experts
+        for kernel, bias in zip(self.kernels, self.biases):
+            rows = [
+                self._activation(ops.matmul(row, expert_kernel) + expert_bias)
+                for row, expert_kernel, expert_bias in zip(rows, ops.unstack(kernel), ops.unstack(bias))
+            ]
+        return ops.stack(rows, axis=1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_experts, self.units[-1])

@@ -26,7 +26,7 @@ stitch, mixtures of experts) have no such tensor and mark nothing.
 Example:
 
 >>> import keras
->>> from mtl_zoo.sharing.result import SharingResult
+>>> from mtl_zoo.sharing.result import SharingResult, mark_shared_representation, shared_representation
 >>> features = keras.Input((4,))
 >>> result = SharingResult(features={"a": features}, extra_outputs={"a_gates": features})
 >>> sorted(result.features), sorted(result.extra_outputs)

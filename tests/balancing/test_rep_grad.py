@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from mtl_zoo import InputSpec, Task, build_model
 from mtl_zoo.balancing.gradient_weighting import GradientWeighting
+from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.sharing.result import shared_representation
 from mtl_zoo.trunks.base import Trunk
@@ -139,3 +140,13 @@ def test_graddrop_has_no_rep_grad_and_rep_grad_must_be_a_bool():
         BALANCERS.get("graddrop")(rep_grad=True)
     with pytest.raises(ValueError, match="rep_grad must be true or false"):
         BALANCERS.get("mgda")(rep_grad="yes")
+
+
+@pytest.mark.parametrize("name", ["mgda", "pcgrad", "cagrad"])
+def test_auto_takes_representation_gradients_by_loop_and_weight_gradients_vectorized(name):
+    balancer = BALANCERS.get(name)
+    assert balancer(rep_grad=True).task_gradient_method == "loop"
+    assert balancer().task_gradient_method == "vectorized"
+    assert balancer(rep_grad=True, task_gradients="vectorized").task_gradient_method == "vectorized"
+    with pytest.raises(OptionError, match="task_gradients must be one of auto, vectorized, loop"):
+        balancer(task_gradients="jacobian")
