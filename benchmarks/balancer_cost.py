@@ -15,22 +15,29 @@ adds rows with one Jacobian pass, which goes through every task's layers).
 
 A step's time is the time of a `fit` epoch of `--steps` steps (measured from
 its first to its last step, so `fit`'s set-up is left out) divided by the
-steps. Each figure is the median of `--runs` timed epochs after one warm-up
-epoch; runs of all variants alternate, so load changes on a shared machine
-hit them alike.
+steps. Each variant trains one warm-up epoch, then `--runs` rounds follow in
+which every variant trains one timed epoch, `fixed` first. A ratio is the
+median over rounds of the variant's step time over `fixed`'s step time in
+the same round, so a burst of load on a shared machine hits both sides of a
+ratio alike; the ms/step column is the median step time. Results, with the
+load average after each round, go to
+`benchmarks/results/balancer_cost.{json,md}`.
 
 Usage:
 
     python benchmarks/balancer_cost.py [--runs 5] [--steps 30] [--tasks 2 10] [--balancers fixed famo ...]
-                                       [--rep-grad-vectorized]
+                                       [--rep-grad-vectorized] [--output-dir DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import platform
 import statistics
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -43,6 +50,7 @@ from mtl_zoo.balancing.gradient_weighting import GradientWeighting  # noqa: E402
 from mtl_zoo.registry import BALANCERS  # noqa: E402
 from mtl_zoo.trunks.vision import vision_conv  # noqa: E402
 
+RESULTS = Path(__file__).resolve().parent / "results"
 IMAGE, BATCH, CLASSES = (12, 20, 1), 64, 10
 INPUTS = {"image": InputSpec(IMAGE)}
 
@@ -107,46 +115,67 @@ def make_runner(balancer: str, options: dict, num_tasks: int, steps: int):
 
 
 def measure(names: list, num_tasks: int, runs: int, steps: int, rep_grad_vectorized: bool = False) -> dict:
-    """Label -> median seconds per step."""
+    """Label -> {"ms_per_step": median, "ratio": median over rounds of the ratio to fixed}; plus "load"."""
     runners = {label: make_runner(name, options, num_tasks, steps)
                for label, name, options in variants(names, rep_grad_vectorized)}
     for runner in runners.values():
         runner()  # warm-up: tracing
-    times = {label: [] for label in runners}
-    for _ in range(runs):
+    times, loads = {label: [] for label in runners}, []
+    for run in range(runs):
         for label, runner in runners.items():
             times[label].append(runner())
-    return {label: statistics.median(values) for label, values in times.items()}
+        loads.append(round(os.getloadavg()[0], 2))
+        print(f"  K = {num_tasks}, round {run + 1}/{runs}: load {loads[-1]:.2f}", flush=True)
+    rows = {label: {"ms_per_step": round(1000 * statistics.median(values), 2),
+                    "ratio": round(statistics.median(t / f for t, f in zip(values, times["fixed"])), 3)}
+            for label, values in times.items()}
+    return {"rows": rows, "load_average": loads}
 
 
 def format_table(results: dict) -> str:
-    """One row per variant: ms per step and ratio to fixed, per number of tasks."""
+    """One row per variant: median ms per step and median ratio to fixed, per number of tasks."""
     counts = list(results)
     header = "| balancer | " + " | ".join(f"K = {k}: ms/step | K = {k}: x fixed" for k in counts) + " |"
-    lines = [header, "|" + "---|" * (1 + 2 * len(counts))]
-    for label in results[counts[0]]:
+    lines = [header, "|---|" + "---:|" * (2 * len(counts))]
+    for label in results[counts[0]]["rows"]:
         cells = []
         for k in counts:
-            seconds, fixed = results[k][label], results[k]["fixed"]
-            cells += [f"{1000 * seconds:.1f}", f"{seconds / fixed:.2f}"]
+            row = results[k]["rows"][label]
+            cells += [f"{row['ms_per_step']:.1f}", f"{row['ratio']:.2f}"]
         lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timed epochs per variant (median)")
+    parser.add_argument("--runs", type=int, default=5, help="timed rounds (medians)")
     parser.add_argument("--steps", type=int, default=30, help="training steps per timed epoch")
     parser.add_argument("--tasks", type=int, nargs="+", default=[2, 10], help="numbers of tasks")
     parser.add_argument("--balancers", nargs="+", default=None, help="registered names (default: all)")
     parser.add_argument("--rep-grad-vectorized", action="store_true", help="also time rep_grad with one Jacobian pass")
+    parser.add_argument("--output-dir", type=Path, default=RESULTS, help="where the json and md go")
     args = parser.parse_args(argv)
     names = args.balancers or BALANCERS.names()
     names = ["fixed"] + [name for name in names if name != "fixed"]
     results = {k: measure(names, k, args.runs, args.steps, args.rep_grad_vectorized) for k in args.tasks}
-    print(f"median of {args.runs} epochs of {args.steps} steps (batch {BATCH}); {os.cpu_count()} CPUs; "
-          f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
-    print(format_table(results))
+    created = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    summary = (f"median of {args.runs} rounds of {args.steps} steps (batch {BATCH}); {os.cpu_count()} CPUs; "
+               f"TensorFlow {tf.__version__}, Keras {keras.__version__}; load average after each round: "
+               + "; ".join(f"K = {k}: " + ", ".join(f"{load:.2f}" for load in results[k]["load_average"])
+                           for k in results))
+    table = format_table(results)
+    print(summary)
+    print(table)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    document = {"runs": args.runs, "steps": args.steps, "batch_size": BATCH, "cpu_count": os.cpu_count(),
+                "results": {str(k): value for k, value in results.items()}, "created": created,
+                "versions": {"python": platform.python_version(), "tensorflow": tf.__version__,
+                             "keras": keras.__version__}}
+    (args.output_dir / "balancer_cost.json").write_text(json.dumps(document, indent=2) + "\n")
+    (args.output_dir / "balancer_cost.md").write_text(
+        f"# Balancer step time relative to `fixed`\n\n{summary}; written by `benchmarks/balancer_cost.py` "
+        f"on {created}.\n\n{table}\n")
+    return document
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import numbers
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancing.base import GradientBalancer
+from mtl_zoo.balancing.gradient_weighting import GradientWeighting
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import BALANCERS
 
@@ -35,7 +35,7 @@ MINIMUM_WEIGHT = 1e-3  # weights are kept above this before they are renormalize
 
 @BALANCERS.register("gradnorm")
 @keras.saving.register_keras_serializable(package="mtl_zoo")
-class GradNorm(GradientBalancer):
+class GradNorm(GradientWeighting):
     """The update is `sum_t w_t g_t`; the weights `w` move to balance `||w_t g_t||`.
 
     `g_t` is task t's gradient (of `loss_weight_t * L_t`) with respect to
@@ -55,10 +55,13 @@ class GradNorm(GradientBalancer):
     out of that step's means and keeps its weight.
 
     The paper computes the norms on the last shared layer only, to save
-    backward passes; this seam already has every task's gradient of all
-    shared variables (`aggregate`'s matrix), so the norms use all of them,
-    at no extra cost. Weights, first losses and the step's losses are saved
-    with the model.
+    backward passes. By default the norms use every task's gradient of all
+    shared variables (`aggregate`'s matrix); with `rep_grad=True` they are
+    the norms of the gradients with respect to the shared representation
+    (the output of the last shared block), as cheap as the paper's choice:
+    the norms are the square roots of the diagonal of the Gram matrix, so
+    GradNorm is a `GradientWeighting` like MGDA-UB. Weights, first losses
+    and the step's losses are saved with the model.
 
     Args:
         alpha: float >= 0. Strength of the pull towards equal training
@@ -67,13 +70,15 @@ class GradNorm(GradientBalancer):
             Defaults to 0.025.
         task_gradients: str. "auto", "vectorized" or "loop" (see
             `GradientBalancer`). Defaults to "auto".
+        rep_grad: bool. Norms of the gradients with respect to the shared
+            representation (see `GradientWeighting`). Defaults to False.
         **kwargs: Keras layer arguments.
     """
 
     def __init__(self, alpha: float = 1.5, weight_learning_rate: float = 0.025,
-                 task_gradients: str = "auto", **kwargs):
+                 task_gradients: str = "auto", rep_grad: bool = False, **kwargs):
         kwargs.setdefault("name", "gradnorm")  # one variable path for every instance
-        super().__init__(task_gradients=task_gradients, **kwargs)
+        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
         for option, value, minimum in (("alpha", alpha, 0.0), ("weight_learning_rate", weight_learning_rate, None)):
             if (not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value)
                     or (value < minimum if minimum is not None else value <= 0)):
@@ -115,8 +120,10 @@ class GradNorm(GradientBalancer):
             first_losses: `[num_tasks]` each task's first loss.
             present: `[num_tasks]` 1 for tasks with labels in the step, else 0.
         """
+        return self._weights_after(weights, tf.norm(grads, axis=1), losses, first_losses, present)
+
+    def _weights_after(self, weights, norms, losses, first_losses, present):
         num_present = tf.maximum(tf.reduce_sum(present), 1.0)
-        norms = tf.norm(grads, axis=1)
         weighted_norms = weights * norms
         mean_norm = tf.reduce_sum(present * weighted_norms) / num_present
         rates = present * losses / tf.where(first_losses > 0, first_losses, 1.0)
@@ -127,18 +134,16 @@ class GradNorm(GradientBalancer):
         stepped = tf.maximum(weights - self.weight_learning_rate * gradient, MINIMUM_WEIGHT)
         return len(self.tasks) * stepped / tf.reduce_sum(stepped)
 
-    def aggregate(self, grads):
+    def gram_weights(self, gram):
+        """Returns the current weights and takes one GradNorm step on them (norms from the Gram diagonal)."""
+        norms = tf.cast(tf.sqrt(tf.maximum(tf.linalg.diag_part(gram), 0.0)), tf.float32)
         weights = tf.convert_to_tensor(self.loss_weights)
         self.applied_weights.assign(weights)
-        self.loss_weights.assign(self.updated_weights(
-            weights, grads, tf.convert_to_tensor(self.step_losses), tf.convert_to_tensor(self.first_losses),
+        self.loss_weights.assign(self._weights_after(
+            weights, norms, tf.convert_to_tensor(self.step_losses), tf.convert_to_tensor(self.first_losses),
             tf.convert_to_tensor(self.step_present),
         ))
-        return tf.linalg.matvec(grads, weights, transpose_a=True)
-
-    def implied_weights(self, grads, direction):
-        """The weights the last `aggregate` used (those before its weight update)."""
-        return tf.convert_to_tensor(self.applied_weights)
+        return weights
 
     def get_config(self) -> dict:
         return {**super().get_config(), "alpha": self.alpha, "weight_learning_rate": self.weight_learning_rate}

@@ -40,9 +40,10 @@ def test_weight_updates_and_directions_against_numpy_on_fixed_gradient_rows():
         losses = np.array([2.0, 1.0, 0.7]) * np.array([0.9, 0.7, 0.95]) ** step
         first = losses if first is None else first
         balancer.combine(dict(zip(NAMES, losses.astype("float32"))), counts=dict(zip(NAMES, [4.0] * 3)), training=True)
-        direction = balancer.aggregate(tf.constant(grads)).numpy()
-        np.testing.assert_allclose(direction, grads.T @ weights, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(balancer.implied_weights(tf.constant(grads), direction).numpy(), weights, rtol=1e-6)
+        matrix = tf.constant(grads)
+        direction = balancer.aggregate(matrix)
+        np.testing.assert_allclose(direction.numpy(), grads.T @ weights, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(balancer.implied_weights(matrix, direction).numpy(), weights, rtol=1e-6)
         weights = reference_step(weights, grads.astype("float64"), losses, first, 1.5, 0.1)
         np.testing.assert_allclose(balancer.loss_weights.numpy(), weights, rtol=1e-5)
     assert balancer.loss_weights.numpy().sum() == pytest.approx(3.0, rel=1e-6)

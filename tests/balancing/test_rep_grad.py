@@ -107,6 +107,7 @@ def test_every_weighting_method_steps_with_its_weights_of_the_representation_gra
     model, before, logs = trained_one_step(BALANCERS.get(name)(rep_grad=True))
     after = {v.path: v.numpy() for v in model.trainable_variables}
     fresh = BALANCERS.get(name)()  # a fresh step counter: the same random order as the model's first step
+    fresh.build_for_tasks(TASKS)  # state of its own (gradnorm's weights), as the model's before its first step
 
     def weights_of_gram(gram):
         return fresh.gram_weights(tf.constant(gram)).numpy()
