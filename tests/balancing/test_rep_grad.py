@@ -144,10 +144,11 @@ def test_graddrop_has_no_rep_grad_and_rep_grad_must_be_a_bool():
 
 
 @pytest.mark.parametrize("name", ["mgda", "pcgrad", "cagrad"])
-def test_auto_takes_representation_gradients_by_loop_and_weight_gradients_vectorized(name):
+def test_auto_takes_per_task_gradients_by_loop(name):
     balancer = BALANCERS.get(name)
     assert balancer(rep_grad=True).task_gradient_method == "loop"
-    assert balancer().task_gradient_method == "vectorized"
+    assert balancer().task_gradient_method == "loop"
+    assert balancer(task_gradients="vectorized").task_gradient_method == "vectorized"
     assert balancer(rep_grad=True, task_gradients="vectorized").task_gradient_method == "vectorized"
     with pytest.raises(OptionError, match="task_gradients must be one of auto, vectorized, loop"):
         balancer(task_gradients="jacobian")
