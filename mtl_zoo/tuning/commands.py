@@ -1,0 +1,101 @@
+"""The `mtl-zoo tune` and `mtl-zoo group` commands (the command line's parsers live in `mtl_zoo.cli`).
+
+Example:
+
+    mtl-zoo tune recipes/multidigits_hard.yaml --tuner random --max-trials 3 --output saved_models/tuned
+    mtl-zoo tune recipes/multidigits_hard.yaml --max-trials 6 --output saved_models/tuned --resume
+    mtl-zoo group recipes/multidigits_task_tree.yaml --output groups/
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DEFAULT_TUNE_SUFFIX = "_tuned"
+DEFAULT_GROUP_SUFFIX = "_groups"
+
+
+def command_tune(arguments) -> int:
+    """Searches a recipe's space, prints and writes the trial table, then trains and exports the best recipe."""
+    import shutil
+    import tempfile
+
+    import keras
+    import tensorflow as tf
+
+    from mtl_zoo.cli import DEFAULT_OUTPUT_ROOT, check_output_argument, prepare_data
+    from mtl_zoo.progress import EpochProgress, format_metrics_table
+    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.training import recipe_tasks, train_recipe
+    from mtl_zoo.tuning.hypermodel import RecipeHyperModel
+    from mtl_zoo.tuning.results import format_trial_table
+    from mtl_zoo.tuning.search import check_search_folder, run_search, write_search_results, write_tuned_artifact
+
+    recipe = load_recipe(arguments.recipe, arguments.set)
+    output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / f"{recipe.name}{DEFAULT_TUNE_SUFFIX}")
+    check_search_folder(output, arguments.resume, arguments.overwrite)
+    if recipe.training.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    hypermodel = RecipeHyperModel(recipe)  # a bad tuning: section stops here, before any data is read
+    for name, why in hypermodel.space.skipped.items():
+        print(f"Not searched: {name} ({why})")
+    print(f"Searching '{recipe.name}' ({arguments.tuner}, {arguments.max_trials} trials, "
+          f"{recipe.training.epochs} epochs each, objective {format_objective(hypermodel.objective)}) -> {output}",
+          flush=True)
+    prepare_data(recipe, recipe.data.train_split, arguments.verbose)
+    outcome = run_search(recipe, arguments.tuner, arguments.max_trials, output, resume=arguments.resume,
+                         hypermodel=hypermodel)
+    print(f"\nTrials (validation split '{recipe.data.validation_split}'; * = Pareto front over tasks):")
+    print(format_trial_table(outcome.rows))
+    written = write_search_results(outcome, output)
+    best = outcome.summary["best_trial"]
+    print(f"\nBest trial by objective: {best}; Pareto front: trials {outcome.summary['pareto_trials']}")
+    print(f"Training the best trial's recipe ({outcome.best_recipe.model.sharing}, "
+          f"balancer {outcome.best_recipe.balancer.name}) as `train` does", flush=True)
+    progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(outcome.best_recipe)})
+    logs = Path(tempfile.mkdtemp(prefix="mtl_zoo_tensorboard_"))
+    try:
+        result = train_recipe(outcome.best_recipe, callbacks=[progress, keras.callbacks.TensorBoard(str(logs))])
+        print(f"\nTest metrics of the best trial's recipe ({recipe.data.test_split} split):")
+        print(format_metrics_table(result.test_metrics))
+        write_tuned_artifact(result, outcome.best_recipe, output, outcome.summary, tensorboard_logs=logs)
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
+    print(f"\nWrote {output}/ ({', '.join(path.name for path in written)}, search/, model.keras, saved_model/, "
+          f"metrics.json, recipe.yaml, ...)")
+    return 0
+
+
+def format_objective(objective) -> str:
+    """The objective in words, e.g. `mean of left_digit accuracy (max), right_digit accuracy (max)`."""
+    terms = ", ".join(f"{task} {metric} ({objective.directions()[task]})" for task, metric in objective.metrics.items())
+    return f"Δm vs single-task baselines on {terms}" if objective.uses_delta_m else f"weighted mean of {terms}"
+
+
+def command_group(arguments) -> int:
+    """Trains a recipe briefly, measures task affinity, clusters the tasks and writes task_tree groups."""
+    import tensorflow as tf
+
+    from mtl_zoo.cli import DEFAULT_OUTPUT_ROOT, check_output_argument, prepare_data
+    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.tuning.grouping import format_matrix, measure_task_grouping, write_grouping
+
+    recipe = load_recipe(arguments.recipe, arguments.set)
+    output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / f"{recipe.name}{DEFAULT_GROUP_SUFFIX}")
+    if recipe.training.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    print(f"Measuring task affinity of '{recipe.name}' ({len(recipe.tasks)} tasks, {arguments.steps} training steps, "
+          f"every {arguments.every_n_steps}) -> {output}", flush=True)
+    prepare_data(recipe, recipe.data.train_split, arguments.verbose)
+    grouping = measure_task_grouping(recipe, steps=arguments.steps, every_n_steps=arguments.every_n_steps,
+                                     threshold=arguments.threshold, num_groups=arguments.num_groups)
+    print("\nLookahead affinity (row i stepped on, column j affected: 1 - L_j after / L_j before):")
+    print(format_matrix(grouping.affinity, grouping.task_names))
+    print("\nGradient cosine similarity on the shared variables:")
+    print(format_matrix(grouping.cosine, grouping.task_names))
+    rule = (f"cut into {arguments.num_groups} groups" if arguments.num_groups
+            else f"merged while above {arguments.threshold}")
+    print(f"\nGroups (average linkage on the symmetric affinity, {rule}): {grouping.groups}")
+    paths = write_grouping(grouping, recipe, output)
+    print(f"Wrote {', '.join(str(path) for path in paths)}")
+    return 0

@@ -1,0 +1,95 @@
+"""KerasTuner tuners for recipes: random search, Bayesian optimization and Hyperband, with per-trial progress.
+
+All three maximize `multi_task_score` (`mtl_zoo.tuning.objective`), keep
+their state (the oracle's `oracle.json` and one folder per trial) under
+`directory/project_name`, and resume from it when built with
+`overwrite=False`: finished trials are kept, not run again, and a trial that
+was running when the search stopped runs again with the same values.
+`max_trials` caps Hyperband too (it otherwise runs its brackets to the end).
+
+Example:
+
+>>> tuner = make_tuner("random", hypermodel, "runs/search", max_trials=3)  # doctest: +SKIP
+>>> tuner.search(train, validation_data=validation, epochs=2)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import keras_tuner
+
+from mtl_zoo.tuning.objective import SCORE_NAME
+
+TUNER_KINDS = ("random", "bayesian", "hyperband")
+PROJECT_NAME = "search"
+
+
+class TrialProgress:
+    """Prints one line when a trial starts and one when it ends (mixed into a KerasTuner tuner)."""
+
+    progress_stream = sys.stdout
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        self._trial_start = time.perf_counter()
+        values = ", ".join(f"{name}={format_value(value)}" for name, value in trial.hyperparameters.values.items()
+                           if not name.startswith("tuner/"))
+        total = self.oracle.max_trials or "?"
+        print(f"Trial {int(trial.trial_id) + 1}/{total}: {values}", file=self.progress_stream, flush=True)
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        seconds = time.perf_counter() - getattr(self, "_trial_start", time.perf_counter())
+        score = trial.metrics.get_last_value(SCORE_NAME) if trial.metrics.exists(SCORE_NAME) else None
+        status = f"score {score:.4f}" if score is not None else f"status {trial.status}"
+        print(f"  -> {status} ({seconds:.1f}s)", file=self.progress_stream, flush=True)
+
+
+class RandomSearchTuner(TrialProgress, keras_tuner.RandomSearch):
+    """`keras_tuner.RandomSearch` with per-trial progress lines."""
+
+
+class BayesianTuner(TrialProgress, keras_tuner.BayesianOptimization):
+    """`keras_tuner.BayesianOptimization` with per-trial progress lines."""
+
+
+class HyperbandTuner(TrialProgress, keras_tuner.Hyperband):
+    """`keras_tuner.Hyperband` with per-trial progress lines."""
+
+
+def format_value(value) -> str:
+    """A hyperparameter value for a progress line or table (floats to 4 significant digits)."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def make_tuner(kind: str, hypermodel, directory, max_trials: int, max_epochs: int = 1, overwrite: bool = False,
+               seed: int = 42):
+    """A tuner maximizing `multi_task_score`, keeping its state in `directory/search`.
+
+    Args:
+        kind: str. "random", "bayesian" or "hyperband".
+        hypermodel: `RecipeHyperModel`.
+        directory: str or Path. The search folder's parent.
+        max_trials: int. Trials to run, at least 1.
+        max_epochs: int. Most epochs of a Hyperband trial (the recipe's
+            epochs). Defaults to 1.
+        overwrite: bool. Start afresh (True) or resume the state found
+            there (False). Defaults to False.
+        seed: int. Seed of the oracle. Defaults to 42.
+    """
+    if kind not in TUNER_KINDS:
+        raise ValueError(f"The tuner is one of {', '.join(TUNER_KINDS)}. Received: {kind!r}")
+    if max_trials < 1:
+        raise ValueError(f"max_trials must be at least 1. Received: max_trials={max_trials}")
+    objective = keras_tuner.Objective(SCORE_NAME, direction="max")
+    common = dict(objective=objective, directory=str(directory), project_name=PROJECT_NAME, overwrite=overwrite,
+                  seed=seed, max_consecutive_failed_trials=1)
+    if kind == "random":
+        return RandomSearchTuner(hypermodel, max_trials=max_trials, **common)
+    if kind == "bayesian":
+        return BayesianTuner(hypermodel, max_trials=max_trials, **common)
+    tuner = HyperbandTuner(hypermodel, max_epochs=max(max_epochs, 2), **common)
+    tuner.oracle.max_trials = max_trials
+    return tuner
