@@ -127,6 +127,7 @@ def run_search(recipe, tuner_kind: str, max_trials: int, output, resume: bool = 
         "best_trial": best["trial"],
         "pareto_trials": [row["trial"] for row in rows if row["pareto"]],
         "skipped": hypermodel.space.skipped,
+        "search_seconds": round(search_seconds, 3),
     }
     return SearchOutcome(rows=rows, best_recipe=best_recipe, summary=summary, hypermodel=hypermodel, tuner=tuner,
                          search_seconds=search_seconds)
