@@ -15,6 +15,10 @@ after another, the same epochs and data). Two ratios are reported:
   over the 3 runs' `timing.train_seconds + timing.evaluation_seconds`
   (training with validation, then the test split) from their `metrics.json`.
 
+Each run also records the objective recomputed from its validation metrics
+(`train_validation_objective`) beside the trial's (`search_objective`): equal
+values show that a trial trains exactly as `train` does.
+
 Results go to `benchmarks/results/tuning_overhead.{json,md}`.
 
 Usage:
@@ -51,6 +55,16 @@ def train_overrides(row: dict, task_names: list) -> list:
             items.append(f"model.{column.split('/', 1)[1]}={value}")
     items += [f"tasks.{task}.loss_weight={row[f'loss_weight_{task}']}" for task in task_names]
     return items
+
+
+def validation_objective(history: dict, objective: dict) -> float:
+    """The search objective (weighted mean) recomputed from a train run's last-epoch validation metrics."""
+    from mtl_zoo.relative_performance import lower_is_better
+
+    weights = objective["weights"]
+    total = sum(weights[task] * (-1 if lower_is_better(metric) else 1) * history[f"val_{task}_{metric}"][-1]
+                for task, metric in objective["metrics"].items())
+    return round(total / sum(weights.values()), 6)
 
 
 def run_tune(command: list) -> tuple:
@@ -100,6 +114,7 @@ def main(argv=None) -> int:
             "train_plus_evaluation_seconds": round(metrics["timing"]["train_seconds"]
                                                    + metrics["timing"]["evaluation_seconds"], 2),
             "search_objective": float(row["objective"]),
+            "train_validation_objective": validation_objective(metrics["history"], summary["objective"]),
             "test": metrics["test"],
         })
         print(f"train trial {row['trial']}: {wall:.1f}s", flush=True)
@@ -132,6 +147,11 @@ def main(argv=None) -> int:
         f"| command wall time (s) | {search_wall:.1f} | {train_wall:.1f} | {result['command_ratio']:.3f} |",
         f"| training and validation (s) | {summary['search_seconds']:.1f} | {train_work:.1f} | "
         f"{result['training_ratio']:.3f} |",
+        "",
+        "| trial | search objective | same configuration with `train` |",
+        "|---|---|---|",
+        *[f"| {run['trial']} | {run['search_objective']:.4f} | {run['train_validation_objective']:.4f} |"
+          for run in runs],
         "",
         f"Load average after the run: {result['machine']['load_average']} on {os.cpu_count()} CPUs.",
     ]
