@@ -10,6 +10,11 @@ layer's name (e.g. `soft_tie_loss`) besides `loss` and the task losses.
 
 Subclasses implement `compute_term(inputs)`.
 
+Under `tf.distribute` every replica runs the network in its own thread, and
+Keras keeps a layer's `losses` in one list that all of them write to; the
+layer therefore also keeps the term of the current thread's (replica's)
+call (`replica_term()`), which is what `MultiTaskModel` trains on.
+
 Example:
 
 >>> import keras
@@ -25,6 +30,8 @@ Example:
 """
 
 from __future__ import annotations
+
+import threading
 
 import keras
 from keras import ops
@@ -44,13 +51,23 @@ class AuxiliaryLoss(keras.layers.Layer):
         if not weight >= 0:
             raise ValueError(f"{type(self).__name__} needs weight >= 0. Received: weight={weight}")
         self.weight = float(weight)
+        self._replica_terms = threading.local()
+
+    def add_term(self, term) -> None:
+        """Adds the weighted `term` of this call: to Keras' `losses`, and as this replica's term."""
+        self._replica_terms.value = term
+        self.add_loss(term)
+
+    def replica_term(self):
+        """The weighted term of the last call in this thread (this replica's), or 0.0 before any call."""
+        return getattr(self._replica_terms, "value", 0.0)
 
     def compute_term(self, inputs):
         """Returns the unweighted scalar term for `inputs`."""
         raise NotImplementedError(f"{type(self).__name__} must implement compute_term().")
 
     def call(self, inputs):
-        self.add_loss(self.weight * ops.cast(self.compute_term(inputs), "float32"))
+        self.add_term(self.weight * ops.cast(self.compute_term(inputs), "float32"))
         return inputs
 
     def compute_output_shape(self, input_shape):

@@ -14,6 +14,8 @@ Example:
 
     mtl-zoo train recipes/multidigits_hard.yaml --set training.epochs=2
     mtl-zoo train recipes/movielens_mmoe.yaml --single-task
+    mtl-zoo train recipes/multidigits_hard.yaml --strategy mirrored --devices 2
+    mtl-zoo train recipes/multidigits_hard.yaml --strategy multi_worker --workers 2
     mtl-zoo evaluate saved_models/multidigits_hard
     mtl-zoo evaluate saved_models/penguins --data new_penguins.csv
     mtl-zoo export saved_models/multidigits_hard --output /tmp/serving --overwrite
@@ -103,41 +105,109 @@ def prepare_data(recipe, split: str, verbose: bool) -> None:
         recipe_data_source(recipe).load_split(split, data_dir=recipe.data.data_dir)
 
 
+def requested_strategy(arguments) -> str:
+    """The strategy a `train` run asks for (`--strategy`, else the recipe's), read without running TensorFlow.
+
+    `MultiWorkerMirroredStrategy` must exist before TensorFlow runs any op,
+    and validating a recipe builds some of its parts, so the strategy is read
+    from the YAML and `--set` values first.
+    """
+    import yaml
+
+    from mtl_zoo.recipes import RecipeError, apply_overrides, resolve_recipe_path
+
+    if arguments.strategy:
+        return arguments.strategy
+    try:
+        document = yaml.safe_load(resolve_recipe_path(arguments.recipe).read_text())
+        if isinstance(document, dict):
+            apply_overrides(document, arguments.set, str(arguments.recipe))
+        training = document.get("training") if isinstance(document, dict) else None
+        strategy = training.get("strategy", "default") if isinstance(training, dict) else "default"
+    except (OSError, yaml.YAMLError, RecipeError):
+        return "default"  # load_recipe reports the problem with its field
+    return strategy if isinstance(strategy, str) else "default"
+
+
+def run_folder(output: Path) -> Path:
+    """The hidden folder beside an artifact where its run keeps checkpoints until it finishes."""
+    return output.parent / f".{output.name}.run"
+
+
 def command_train(arguments) -> int:
     """Trains a recipe and writes its artifact folder."""
     import shutil
     import tempfile
 
+    from mtl_zoo.distribute import split_cpu
+
+    if arguments.devices is not None:
+        split_cpu(arguments.devices)  # process-wide: before TensorFlow initializes its devices
+    strategy_name = requested_strategy(arguments)
+    if arguments.workers is not None:
+        return supervise_local_workers(arguments, strategy_name)
+
     import keras
     import tensorflow as tf
 
     from mtl_zoo.artifacts import check_output_folder, write_artifact
+    from mtl_zoo.checkpoints import RunCheckpoints, recipe_fingerprint
+    from mtl_zoo.distribute import is_chief, make_strategy, strategy_record
     from mtl_zoo.progress import EpochProgress, format_metrics_table
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes import dump_recipe, load_recipe
     from mtl_zoo.training import build_model_from_recipe, recipe_tasks, train_recipe
 
-    recipe = load_recipe(arguments.recipe, arguments.set)
+    strategy = make_strategy(strategy_name)  # first: a multi-worker strategy must precede every op
+    overrides = list(arguments.set) + [f"training.strategy={strategy_name}"]
+    if arguments.mixed_precision:
+        overrides.append("training.mixed_precision=true")
+    recipe = load_recipe(arguments.recipe, overrides)
+    chief = is_chief(strategy)
     output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
-    check_output_folder(output, arguments.overwrite)
+    if chief:
+        check_output_folder(output, arguments.overwrite)
     if recipe.training.deterministic:
         tf.config.experimental.enable_op_determinism()
-    print(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
-          f"{recipe.training.epochs} epochs) -> {output}", flush=True)
-    build_model_from_recipe(recipe, adapt=False)  # a bad option of the trunk, scheme or balancer stops here, before any data is read
+    say = print if chief else (lambda *args, **kwargs: None)
+    record = strategy_record(strategy)
+    where = "" if record["strategy"] == "default" else (
+        f", strategy '{record['strategy']}' on {record['replicas']} replicas"
+        + (f" in {record['workers']} workers" if record["workers"] > 1 else ""))
+    say(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
+        f"{recipe.training.epochs} epochs{where}) -> {output}", flush=True)
+    build_model_from_recipe(recipe, adapt=False, strategy=strategy)  # a bad option stops here, before any data is read
     prepare_data(recipe, recipe.data.train_split, arguments.verbose)
     progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(recipe)})
     logs = Path(tempfile.mkdtemp(prefix="mtl_zoo_tensorboard_"))
+    checkpoint_folder = run_folder(output) / "checkpoints"
+    fingerprint = recipe_fingerprint(dump_recipe(recipe))
+
+    def checkpoints(model):
+        found = RunCheckpoints(checkpoint_folder, model, fingerprint, recipe.training.checkpoint_every_n_steps,
+                               chief=chief)
+        if chief and (checkpoint_folder / "run_state.json").exists():
+            say(f"Resuming from the checkpoint in {checkpoint_folder}", flush=True)
+        return found
+
+    callbacks = [progress, keras.callbacks.TensorBoard(str(logs))] if chief else []
     try:
-        result = train_recipe(recipe, callbacks=[progress, keras.callbacks.TensorBoard(str(logs))])
-        print(f"\nTrained in {result.train_seconds:.1f}s ({result.train_examples} examples x "
-              f"{recipe.training.epochs} epochs, {result.examples_per_second:.0f} examples/s)")
-        print(f"Test metrics ({recipe.data.test_split} split, evaluated in {result.evaluation_seconds:.1f}s):")
-        print(format_metrics_table(result.test_metrics))
+        result = train_recipe(recipe, callbacks=callbacks, strategy=strategy, checkpoints=checkpoints)
+        say(f"\nTrained in {result.train_seconds:.1f}s ({result.train_examples} examples x "
+            f"{recipe.training.epochs} epochs, {result.examples_per_second:.0f} examples/s)")
+        say(f"Test metrics ({recipe.data.test_split} split, evaluated in {result.evaluation_seconds:.1f}s):")
+        say(format_metrics_table(result.test_metrics))
         baselines = train_single_task_models(recipe, result) if arguments.single_task else None
-        write_artifact(result, recipe, output, overwrite=arguments.overwrite, tensorboard_logs=logs,
-                       extra_metrics=baselines)
+        if chief:
+            extra_metrics = {**(baselines or {}), "distribution": result.distribution}
+            write_artifact(result, recipe, output, overwrite=arguments.overwrite, tensorboard_logs=logs,
+                           extra_metrics=extra_metrics)
+        result.checkpoints.remove()
+        if chief:
+            shutil.rmtree(run_folder(output), ignore_errors=True)
     finally:
         shutil.rmtree(logs, ignore_errors=True)
+    if not chief:
+        return 0
     extra = "".join(f", {path.name}" for path in sorted(output.glob("gradient_conflicts.*")))
     print(f"\nWrote {output}/ (model.keras, saved_model/, metrics.json, recipe.yaml, "
           f"learning_curves.png, task_weights.png{extra}, tensorboard/)")
@@ -145,6 +215,26 @@ def command_train(arguments) -> int:
         print("The single-task models are not saved; their test metrics are in metrics.json "
               "(single_task, single_task_models, delta_m).")
     return 0
+
+
+def supervise_local_workers(arguments, strategy_name: str) -> int:
+    """Runs `train` as `--workers N` local worker processes of one multi-worker cluster (`mtl_zoo.workers`)."""
+    from mtl_zoo.workers import command_without_workers, run_local_workers
+
+    if strategy_name != "multi_worker":
+        raise CommandLineError(f"--workers starts a multi-worker run; add --strategy multi_worker (or set "
+                               f"training.strategy: multi_worker). Received: --workers {arguments.workers} with "
+                               f"strategy {strategy_name!r}")
+    if os.environ.get("TF_CONFIG"):
+        raise CommandLineError("--workers starts its own local cluster, but TF_CONFIG is set; unset TF_CONFIG, or "
+                               "drop --workers to join the cluster TF_CONFIG describes")
+    output = Path(arguments.output) if arguments.output else None
+    log_folder = run_folder(output) / "worker_logs" if output else None
+    command = command_without_workers(arguments.argv)
+    if "--strategy" not in command:
+        command += ["--strategy", "multi_worker"]
+    return run_local_workers(command, arguments.workers, timeout_seconds=arguments.worker_timeout,
+                             log_folder=log_folder)
 
 
 def train_single_task_models(recipe, result) -> dict:
@@ -453,6 +543,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--single-task", action="store_true",
                        help="also train one model per task (same trunk, options and budget; not saved) and "
                        "report their test metrics and Δm in metrics.json")
+    train.add_argument("--strategy", choices=["default", "mirrored", "multi_worker", "tpu"],
+                       help="tf.distribute strategy (default: the recipe's training.strategy); the recipe's batch "
+                       "size is the global batch")
+    train.add_argument("--devices", type=int, metavar="N",
+                       help="split the CPU into N logical devices (with --strategy mirrored: N replicas on one CPU)")
+    train.add_argument("--workers", type=int, metavar="N",
+                       help="with --strategy multi_worker: start N local worker processes on 127.0.0.1 and "
+                       "supervise them (worker 0 writes the artifact)")
+    train.add_argument("--worker-timeout", type=float, default=None, metavar="SECONDS",
+                       help="with --workers: stop every worker and fail after this long (default: no limit)")
+    train.add_argument("--mixed-precision", action="store_true",
+                       help="compute in mixed_bfloat16 on CPU/TPU, mixed_float16 on GPU (training.mixed_precision)")
     train.set_defaults(handler=command_train)
 
     evaluate = commands.add_parser("evaluate", parents=[common], help="evaluate a trained artifact on its test split",
@@ -555,15 +657,26 @@ def main(argv=None) -> int:
 def _run_command(argv) -> int:
     """Parses `argv`, sets the process up and runs the command; user mistakes return 2."""
     arguments = build_parser().parse_args(argv)
+    arguments.argv = list(sys.argv[1:] if argv is None else argv)
     configure_output(arguments.verbose)
     from mtl_zoo.artifacts import ArtifactError
-    from mtl_zoo.errors import DataError, OptionError, PluginError, RecipeError
+    from mtl_zoo.distribute import DistributionError
+    from mtl_zoo.errors import (
+        CheckpointError,
+        DataError,
+        OptionError,
+        PluginError,
+        RecipeError,
+        TrainingDivergedError,
+    )
     from mtl_zoo.registry import RegistryError
+    from mtl_zoo.workers import WorkerError
 
     try:
         load_command_plugins(arguments.imports)
         return arguments.handler(arguments)
-    except (RecipeError, ArtifactError, DataError, RegistryError, OptionError, PluginError) as error:
+    except (RecipeError, ArtifactError, DataError, RegistryError, OptionError, PluginError, DistributionError,
+            CheckpointError, TrainingDivergedError, WorkerError) as error:
         print(f"mtl-zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

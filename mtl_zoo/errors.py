@@ -67,3 +67,15 @@ class InvalidLabelError(ValueError):
     def __init__(self, task: str, message: str):
         super().__init__(message)
         self.task = task
+
+
+class TrainingDivergedError(ValueError):
+    """A task's loss became NaN or infinite during training (the run stops; its last good checkpoint is kept)."""
+
+    def __init__(self, task: str, message: str):
+        super().__init__(message)
+        self.task = task
+
+
+class CheckpointError(ValueError):
+    """A run's checkpoints cannot be resumed (another recipe wrote them, or they are unreadable)."""

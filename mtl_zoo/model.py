@@ -321,8 +321,9 @@ class MultiTaskModel(keras.Model):
         objective, weights = balanced_objective(
             self.balancer, self.task_names, losses.means, losses.counts, training=training
         )
-        auxiliary = [ops.sum(ops.stack(layer.losses)) if layer.losses else 0.0 for layer in self.auxiliary_losses]
-        extra = ops.sum(ops.stack(self.losses)) if self.losses else 0.0
+        auxiliary = [layer.replica_term() for layer in self.auxiliary_losses]
+        extra = ops.sum(ops.stack(auxiliary + self._regularization_penalties())) if auxiliary else (
+            ops.sum(ops.stack(self.losses)) if self.losses else 0.0)
         return Step(
             labels=labels,
             predictions=predictions,
@@ -439,6 +440,11 @@ class MultiTaskModel(keras.Model):
         pairs = [(g, v) for g, v in zip(gradients, before + after) if g is not None]
         self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         return self._update_metrics(step)
+
+    def _regularization_penalties(self) -> list:
+        """The weight regularizers' penalties (computed from the variables, the same on every replica)."""
+        return [ops.cast(variable.regularizer(variable), "float32") for variable in self.trainable_weights
+                if getattr(variable, "regularizer", None) is not None]
 
     @property
     def _loss_weights(self):

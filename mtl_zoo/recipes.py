@@ -285,6 +285,13 @@ class TrainingConfig(BaseModel):
     rate, 1 for unnamed tasks) and `adaptive_task_learning_rates` wrap the
     optimizer in `TaskLearningRates`; `gradient_conflicts` adds a
     `GradientConflictMonitor`.
+    `strategy` names the `tf.distribute` strategy (`mtl_zoo.distribute`);
+    `batch_size` is the global batch, split across replicas.
+    `mixed_precision` builds the model in `mixed_bfloat16` on CPU and TPU,
+    `mixed_float16` on GPU (`mtl_zoo.precision`). `mtl-zoo train` keeps a
+    checkpoint of the run at the end of every epoch and, with
+    `checkpoint_every_n_steps`, every that many training steps too
+    (`mtl_zoo.checkpoints`).
     """
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
@@ -298,6 +305,9 @@ class TrainingConfig(BaseModel):
     task_learning_rates: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
     adaptive_task_learning_rates: bool = Field(False, strict=True)
     gradient_conflicts: Optional[GradientConflictsConfig] = None
+    strategy: Literal["default", "mirrored", "multi_worker", "tpu"] = "default"
+    mixed_precision: bool = Field(False, strict=True)
+    checkpoint_every_n_steps: Optional[int] = Field(None, ge=1)
 
     @field_validator("optimizer")
     @classmethod

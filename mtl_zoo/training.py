@@ -1,4 +1,10 @@
-"""Run a recipe: data, model, `fit`, and test metrics.
+"""Run a recipe: data, model, `fit`, and test metrics, in separate steps.
+
+`build_model_from_recipe` builds (under a `tf.distribute` strategy's scope
+and the recipe's precision), `compile_model` compiles, `fit_recipe` trains
+(epoch-ordered batches, a guard against diverging losses, checkpoints to
+resume from) and `evaluate_recipe` scores the test split; `train_recipe`
+runs all four, which is what `mtl-zoo train` does.
 
 Example:
 
@@ -19,10 +25,14 @@ import tensorflow as tf
 
 from mtl_zoo.balancing.task_learning_rates import AdaptTaskLearningRates, TaskLearningRates
 from mtl_zoo.builders import build_model
-from mtl_zoo.data.batching import in_memory_batches
+from mtl_zoo.checkpoints import RunPosition
+from mtl_zoo.data.batching import EpochOrder, in_memory_batches
 from mtl_zoo.data.files import recipe_data_source
+from mtl_zoo.distribute import strategy_record
+from mtl_zoo.divergence import StopOnNonFiniteLoss
 from mtl_zoo.errors import DataError, InvalidLabelError
 from mtl_zoo.monitoring import GradientConflictMonitor
+from mtl_zoo.precision import mixed_precision_policy, mixed_precision_scope
 from mtl_zoo.recipes import builder_errors
 from mtl_zoo.registry import BALANCERS, TRUNKS
 
@@ -43,19 +53,38 @@ def training_features(recipe) -> tf.data.Dataset:
     return dataset.map(lambda features, labels: features, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def build_model_from_recipe(recipe, adapt: bool = True):
+def precision_policy(recipe):
+    """The dtype policy the recipe's model is built in: a mixed policy with `training.mixed_precision`, else None."""
+    return mixed_precision_policy() if recipe.training.mixed_precision else None
+
+
+def build_model_from_recipe(recipe, adapt: bool = True, strategy=None):
     """Builds the recipe's `MultiTaskModel`; a `ValueError` from a builder raises `RecipeError`.
 
     The error names the recipe field, e.g. `model.shared_depth`. A trunk with
     preprocessing layers (`trunk.needs_adaptation`) is first adapted on the
     training split's features, never on the validation or test split.
+    Everything (trunk, balancer, network) is created under `strategy`'s
+    scope, so its variables are mirrored across the replicas, and with
+    `training.mixed_precision` in the mixed dtype policy (`mtl_zoo.precision`).
 
     Args:
         recipe: `Recipe`. A validated recipe.
         adapt: bool. Adapt the trunk on the training split. False builds with
             un-adapted preprocessing layers, reading no data: a model only
             good for checking the recipe's options. Defaults to True.
+        strategy: `tf.distribute.Strategy` or None. Defaults to the current
+            (default) strategy.
+
+    Example:
+
+    >>> model = build_model_from_recipe(load_recipe("multidigits_hard"), strategy=make_strategy("mirrored"))  # doctest: +SKIP
     """
+    with (strategy or tf.distribute.get_strategy()).scope(), mixed_precision_scope(precision_policy(recipe)):
+        return _build_model(recipe, adapt)
+
+
+def _build_model(recipe, adapt: bool):
     source = recipe.source
     data_set = recipe_data_source(recipe)
     model_config = recipe.model
@@ -90,13 +119,16 @@ def build_model_from_recipe(recipe, adapt: bool = True):
         )
 
 
-def load_split(recipe, split: str, training: bool = False, data_set=None) -> tf.data.Dataset:
+def load_split(recipe, split: str, training: bool = False, data_set=None, order=None,
+               skip_batches: int = 0) -> tf.data.Dataset:
     """Returns the batched `(features, labels)` dataset of `split` for the recipe's tasks.
 
-    The split is read into memory once and batched by shuffled indices (see
-    `mtl_zoo.data.batching`): the batches are those of
-    `shuffle(data.shuffle_buffer, seed).batch(batch_size)`, without paying
-    `tf.data`'s cost per example.
+    The split is read into memory once and batched by indices (see
+    `mtl_zoo.data.batching`), without paying `tf.data`'s cost per example.
+    A training split with an `EpochOrder` visits every epoch in the
+    permutation keyed by the recipe's seed and the epoch (`data.shuffle_buffer:
+    0` keeps the stored order); without one, training batches are those of
+    `shuffle(data.shuffle_buffer, seed).batch(batch_size)`.
 
     Args:
         recipe: `Recipe`. Supplies data set, tasks, batch size and seed.
@@ -104,16 +136,25 @@ def load_split(recipe, split: str, training: bool = False, data_set=None) -> tf.
         training: bool. Shuffle every epoch. Defaults to False.
         data_set: `DataSource` or None. Where to read the split from.
             Defaults to the recipe's (`recipe_data_source`).
+        order: `EpochOrder` or None. With `training`, the epoch-keyed order
+            to visit the examples in. Defaults to None.
+        skip_batches: int. With `order`, batches of every epoch to leave out
+            at its start (a run resumed mid-epoch). Defaults to 0.
     """
     data_set = data_set or recipe_data_source(recipe)
     label_of_task = {task.name: task.label_name for task in recipe.tasks}
-    return in_memory_batches(
-        data_set.load_split(split, data_dir=recipe.data.data_dir),
-        recipe.training.batch_size,
-        shuffle_buffer=recipe.data.shuffle_buffer if training else 0,
-        seed=recipe.seed,
-        select=lambda features, labels: (features, {name: labels[label] for name, label in label_of_task.items()}),
-    )
+    examples = data_set.load_split(split, data_dir=recipe.data.data_dir)
+
+    def select(features, labels):
+        return features, {name: labels[label] for name, label in label_of_task.items()}
+
+    shuffle_buffer = recipe.data.shuffle_buffer if training else 0
+    if shuffle_buffer and order is not None:
+        return in_memory_batches(examples, recipe.training.batch_size, select=select, order=order,
+                                 skip_batches=skip_batches)
+    batches = in_memory_batches(examples, recipe.training.batch_size, shuffle_buffer=shuffle_buffer,
+                                seed=recipe.seed, select=select)
+    return batches.skip(skip_batches) if skip_batches else batches
 
 
 def make_optimizer(training_config):
@@ -124,6 +165,8 @@ def make_optimizer(training_config):
 
 def compile_model(model, training_config) -> None:
     """Compiles a `MultiTaskModel` as a recipe's `training:` section says (optimizer, steps per execution).
+
+    The optimizer is created under the model's strategy scope.
 
     With `task_learning_rates` or `adaptive_task_learning_rates` the
     optimizer is wrapped in `TaskLearningRates` (multipliers of tasks the
@@ -137,13 +180,23 @@ def compile_model(model, training_config) -> None:
 
     >>> compile_model(model, recipe.training)  # doctest: +SKIP
     """
-    optimizer = make_optimizer(training_config)
-    if training_config.task_learning_rates or training_config.adaptive_task_learning_rates:
-        multipliers = {task: value for task, value in training_config.task_learning_rates.items()
-                       if task in model.task_names}
-        optimizer = TaskLearningRates(optimizer, multipliers, variable_tasks=model.variable_tasks,
-                                      adaptive=training_config.adaptive_task_learning_rates)
-    model.compile(optimizer=optimizer, steps_per_execution=training_config.steps_per_execution)
+    with model.distribute_strategy.scope():
+        optimizer = make_optimizer(training_config)
+        if training_config.task_learning_rates or training_config.adaptive_task_learning_rates:
+            multipliers = {task: value for task, value in training_config.task_learning_rates.items()
+                           if task in model.task_names}
+            optimizer = TaskLearningRates(optimizer, multipliers, variable_tasks=model.variable_tasks,
+                                          adaptive=training_config.adaptive_task_learning_rates)
+        model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution(model, training_config))
+
+
+def steps_per_execution(model, training_config) -> int:
+    """Training steps per call of the training function: the recipe's, or 1 on several replicas.
+
+    Keras 3 cannot run several steps per call on more than one replica
+    (keras-team/keras#19246: "You must feed a value for placeholder tensor").
+    """
+    return training_config.steps_per_execution if model.distribute_strategy.num_replicas_in_sync == 1 else 1
 
 
 def training_callbacks(recipe, model) -> list:
@@ -217,6 +270,10 @@ class TrainingResult:
         artifact_writers: list. Callables `write(folder)` that add their
             files to the run's artifact folder (e.g. the gradient-conflict
             heatmap). Defaults to none.
+        distribution: dict. The strategy, replicas and workers it trained
+            on (`mtl_zoo.distribute.strategy_record`).
+        checkpoints: `RunCheckpoints` or None. The run's checkpoints, to
+            remove once its artifact is written.
     """
 
     model: object
@@ -227,6 +284,8 @@ class TrainingResult:
     train_examples: int
     test_batch: tuple
     artifact_writers: list = dataclasses.field(default_factory=list)
+    distribution: dict = dataclasses.field(default_factory=lambda: {"strategy": "default", "replicas": 1, "workers": 1})
+    checkpoints: object = None
 
     @property
     def examples_per_second(self) -> float:
@@ -235,7 +294,85 @@ class TrainingResult:
         return epochs * self.train_examples / self.train_seconds if self.train_seconds > 0 else 0.0
 
 
-def train_recipe(recipe, callbacks=()) -> TrainingResult:
+def fit_recipe(model, recipe, callbacks=(), checkpoints=None) -> tuple:
+    """Trains a compiled model on the recipe's training split; returns `(history, train_seconds, writers)`.
+
+    Every epoch visits the training split in its epoch-keyed order
+    (`EpochOrder`), so the batches are the same on any strategy and after a
+    resume. A task loss that becomes NaN or infinite stops training with
+    `TrainingDivergedError` (`StopOnNonFiniteLoss`), before a checkpoint of
+    that state is saved. With `checkpoints` the run first restores their
+    latest state: a run stopped mid-epoch finishes that epoch from the step
+    it reached (a `fit` of the remaining batches), then trains the others.
+
+    Args:
+        model: `MultiTaskModel`. Compiled (`compile_model`).
+        recipe: `Recipe`.
+        callbacks: list of Keras callbacks, run after the recipe's own.
+        checkpoints: `RunCheckpoints` or None. Defaults to None.
+
+    Returns:
+        The Keras history of every epoch (restored ones included), the
+        seconds `fit` took in this process, and the `write(folder)`
+        callables of the recipe's callbacks that leave files (the
+        gradient-conflict heatmap).
+
+    Example:
+
+    >>> history, seconds, writers = fit_recipe(model, recipe)  # doctest: +SKIP
+    """
+    order = EpochOrder(recipe.seed)
+    position = (checkpoints.restore() if checkpoints else None) or RunPosition()
+    guard = StopOnNonFiniteLoss(model.task_names, str(checkpoints.folder) if checkpoints else None)
+    saver = [checkpoints.callback(position)] if checkpoints else []
+    recipe_callbacks = training_callbacks(recipe, model)
+    all_callbacks = [order.callback(), guard] + recipe_callbacks + saver + list(callbacks)
+    validation = load_split(recipe, recipe.data.validation_split) if recipe.data.validation_split else None
+    history = {key: list(values) for key, values in position.history.items()}
+    epochs = recipe.training.epochs
+    start = time.perf_counter()
+    try:
+        for first_epoch, last_epoch, skip in _fit_segments(position, epochs):
+            train = load_split(recipe, recipe.data.train_split, training=True, order=order, skip_batches=skip)
+            segment = model.fit(train, validation_data=validation, initial_epoch=first_epoch, epochs=last_epoch,
+                                callbacks=all_callbacks, shuffle=False, verbose=0)
+            for key, values in segment.history.items():
+                history.setdefault(key, []).extend(float(value) for value in values)
+    except InvalidLabelError as error:
+        raise DataError(f"Data set '{recipe_data_source(recipe).name}' (recipe {recipe.source}): {error}") from None
+    writers = [callback.write for callback in recipe_callbacks if isinstance(callback, GradientConflictMonitor)]
+    return history, time.perf_counter() - start, writers
+
+
+def _fit_segments(position, epochs: int) -> list:
+    """`(initial_epoch, epochs, batches to skip)` of each `fit` that takes a run from `position` to the end."""
+    segments = []
+    epoch = position.epoch
+    if position.step and epoch < epochs:
+        segments.append((epoch, epoch + 1, position.step))
+        epoch += 1
+    if epoch < epochs:
+        segments.append((epoch, epochs, 0))
+    return segments
+
+
+def evaluate_recipe(model, recipe) -> tuple:
+    """Evaluates the model on the recipe's test split; returns `(metrics by task, seconds, one test batch)`.
+
+    Example:
+
+    >>> metrics, seconds, batch = evaluate_recipe(model, recipe)  # doctest: +SKIP
+    """
+    test = load_split(recipe, recipe.data.test_split)
+    start = time.perf_counter()
+    try:
+        logs = model.evaluate(test, return_dict=True, verbose=0)
+    except InvalidLabelError as error:
+        raise DataError(f"Data set '{recipe_data_source(recipe).name}' (recipe {recipe.source}): {error}") from None
+    return metrics_by_task(model, logs), time.perf_counter() - start, next(iter(test))
+
+
+def train_recipe(recipe, callbacks=(), strategy=None, checkpoints=None) -> TrainingResult:
     """Builds, trains and evaluates the recipe's model.
 
     Seeds Keras, NumPy and Python with `recipe.seed` but flips no process-wide
@@ -246,44 +383,32 @@ def train_recipe(recipe, callbacks=()) -> TrainingResult:
     Args:
         recipe: `Recipe`. A validated recipe.
         callbacks: list of Keras callbacks (e.g. progress printing).
+        strategy: `tf.distribute.Strategy` or None. Builds and trains under
+            it (`mtl_zoo.distribute.make_strategy`). Defaults to the current
+            (default) strategy.
+        checkpoints: callable or None. `checkpoints(model)` returns the
+            `RunCheckpoints` to save to and resume from. Defaults to None.
 
     Returns:
         A `TrainingResult`.
     """
     keras.utils.set_random_seed(recipe.seed)
-    model = build_model_from_recipe(recipe)
+    strategy = strategy or tf.distribute.get_strategy()
+    model = build_model_from_recipe(recipe, strategy=strategy)
     compile_model(model, recipe.training)
-    train = load_split(recipe, recipe.data.train_split, training=True)
-    own_callbacks = training_callbacks(recipe, model)
-    validation = (
-        load_split(recipe, recipe.data.validation_split) if recipe.data.validation_split else None
-    )
-    test = load_split(recipe, recipe.data.test_split)
     train_examples = count_examples(recipe, recipe.data.train_split)
-    try:
-        start = time.perf_counter()
-        history = model.fit(
-            train,
-            validation_data=validation,
-            epochs=recipe.training.epochs,
-            callbacks=own_callbacks + list(callbacks),
-            shuffle=False,  # the training split is shuffled by tf.data
-            verbose=0,
-        )
-        train_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        test_logs = model.evaluate(test, return_dict=True, verbose=0)
-        evaluation_seconds = time.perf_counter() - start
-    except InvalidLabelError as error:
-        raise DataError(f"Data set '{recipe_data_source(recipe).name}' (recipe {recipe.source}): {error}") from None
+    run_checkpoints = checkpoints(model) if checkpoints else None
+    history, train_seconds, writers = fit_recipe(model, recipe, callbacks, run_checkpoints)
+    test_metrics, evaluation_seconds, test_batch = evaluate_recipe(model, recipe)
     return TrainingResult(
         model=model,
-        history={key: [float(value) for value in values] for key, values in history.history.items()},
-        test_metrics=metrics_by_task(model, test_logs),
+        history=history,
+        test_metrics=test_metrics,
         train_seconds=train_seconds,
         evaluation_seconds=evaluation_seconds,
         train_examples=train_examples,
-        test_batch=next(iter(test)),
-        artifact_writers=[callback.write for callback in own_callbacks
-                          if isinstance(callback, GradientConflictMonitor)],
+        test_batch=test_batch,
+        artifact_writers=writers,
+        distribution=strategy_record(strategy),
+        checkpoints=run_checkpoints,
     )

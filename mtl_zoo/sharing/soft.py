@@ -120,7 +120,7 @@ class SoftTiedColumns(AuxiliaryLoss):
             for block in column:
                 x = block(x)
             outputs.append(x)
-        self.add_loss(self.weight * self.compute_term())
+        self.add_term(self.weight * self.compute_term())
         return outputs
 
     def compute_output_spec(self, inputs):
