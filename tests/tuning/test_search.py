@@ -89,3 +89,18 @@ def test_resume_needs_a_search_and_a_new_search_an_empty_folder(tmp_path, capsys
     (tmp_path / "full" / "file").write_text("x")
     assert main(["tune", str(RECIPE), "--output", str(tmp_path / "full")]) == 2
     assert "pass --resume to continue its search" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_hyperband_search_runs_on_a_csv_recipe(synthetic_recipe_path, tmp_path):
+    """Hyperband sets each trial's epochs itself; the other oracles only propose values (random is tested above)."""
+    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.tuning.search import run_search
+
+    recipe = load_recipe(synthetic_recipe_path, ["tuning={space: {sharing: [hard, mmoe], balancer: fixed}}",
+                                                 "training.epochs=2"])
+    outcome = run_search(recipe, "hyperband", max_trials=2, output=tmp_path)
+    assert [row["trial"] for row in outcome.rows] == [0, 1]
+    assert outcome.summary["best_trial"] in outcome.summary["pareto_trials"]
+    assert all(row["agree_a_mae"] is not None and row["objective"] <= 0 for row in outcome.rows)  # -mean mae
+    assert outcome.best_recipe.model.sharing in ("hard", "mmoe")
