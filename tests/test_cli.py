@@ -238,7 +238,7 @@ def test_list_json_prints_every_registry(capsys):
     assert all(isinstance(text, str) and text for text in listing["sharing"].values())
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["export"], ["list"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["export"], ["list"], ["tune"], ["group"]])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(command + ["--help"])
@@ -308,7 +308,7 @@ def test_help_and_version_answer_without_importing_tensorflow():
         import contextlib, io, sys
         import mtl_zoo.cli
         for argv in (["--help"], ["--version"], ["train", "--help"], ["evaluate", "--help"],
-                     ["export", "--help"], ["list", "--help"]):
+                     ["export", "--help"], ["list", "--help"], ["tune", "--help"], ["group", "--help"]):
             with contextlib.redirect_stdout(io.StringIO()) as out:
                 try:
                     mtl_zoo.cli.main(argv)
