@@ -5,7 +5,9 @@ copy of the recipe (`with_settings`): sharing scheme and options, balancer,
 loss weights and learning rate (see `mtl_zoo.tuning.search_space`). It is
 built and compiled by the same public functions `mtl-zoo train` uses
 (`build_model_from_recipe`, `compile_model`) and fitted with the recipe's
-own training callbacks, plus a `ScoreLogger` that logs the search objective.
+own training callbacks (`fit_recipe`: the same epoch order, divergence guard
+and callbacks), plus a `ScoreLogger` that logs the search objective, so a
+trial trains exactly as `mtl-zoo train` would train its recipe.
 
 Example:
 
@@ -19,8 +21,9 @@ from __future__ import annotations
 import keras
 import keras_tuner
 
-from mtl_zoo.training import build_model_from_recipe, compile_model, load_split, training_callbacks
-from mtl_zoo.tuning.objective import ScoreLogger, TaskObjective
+from mtl_zoo.data.batching import EpochOrder
+from mtl_zoo.training import build_model_from_recipe, compile_model, fit_recipe, load_split, training_callbacks
+from mtl_zoo.tuning.objective import SCORE_NAME, ScoreLogger, TaskObjective
 from mtl_zoo.tuning.search_space import SearchSpace, with_settings
 
 
@@ -68,22 +71,46 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         return model
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
-        """Fits `model` with the recipe's training callbacks and a `ScoreLogger`; returns the `History`.
+        """Trains `model` as `train` does (`mtl_zoo.training.fit_recipe`); returns its best epoch's logs.
+
+        The trial's recipe supplies the data, epoch order and callbacks; a
+        `ScoreLogger` runs before the given callbacks (KerasTuner's), so they
+        see `multi_task_score`. Hyperband's `epochs` and `initial_epoch`
+        (a trial continuing an earlier one's weights) are honoured.
 
         Args:
             hp: `keras_tuner.HyperParameters`.
             model: the model `build` returned.
-            *args, **kwargs: passed to `model.fit` (e.g. `epochs`). Without
-                training data the trial reads the recipe's training and
-                validation splits itself, shuffled from the first epoch
-                on as in `train`, so a trial trains as `train` would.
+            *args: unused (each trial reads the recipe's splits itself).
             callbacks: list of Keras callbacks (KerasTuner's included).
+            **kwargs: `epochs` (default: the recipe's) and `initial_epoch`;
+                other `fit` arguments are ignored.
+
+        Returns:
+            dict. The logs (`multi_task_score`, `val_{task}_{metric}`, ...)
+            of the epoch with the highest score.
         """
         recipe = self.recipe_for(hp)
-        if not args and "x" not in kwargs:  # each trial reads the splits afresh, as `train` does
-            args = (load_split(recipe, recipe.data.train_split, training=True),)
-            kwargs.setdefault("validation_data", load_split(recipe, recipe.data.validation_split))
-        own = [ScoreLogger(self.objective)] + training_callbacks(recipe, model)
-        kwargs.setdefault("verbose", 0)
-        kwargs.setdefault("shuffle", False)  # the training split is shuffled by tf.data
-        return model.fit(*args, callbacks=own + list(callbacks or []), **kwargs)
+        epochs = int(kwargs.get("epochs") or recipe.training.epochs)
+        initial_epoch = int(kwargs.get("initial_epoch") or 0)
+        given = [ScoreLogger(self.objective)] + list(callbacks or [])
+        if initial_epoch:
+            history = self._continue(model, recipe, initial_epoch, epochs, given)
+        else:
+            trial = recipe.model_copy(deep=True)
+            trial.training.epochs = epochs
+            trial._source = recipe.source
+            history, _, _ = fit_recipe(model, trial, callbacks=given)
+        scores = history[SCORE_NAME]
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return {name: float(values[best]) for name, values in history.items() if len(values) == len(scores)}
+
+    def _continue(self, model, recipe, initial_epoch: int, epochs: int, callbacks: list) -> dict:
+        """Trains epochs `initial_epoch` to `epochs` of a model holding an earlier trial's weights (Hyperband)."""
+        order = EpochOrder(recipe.seed)
+        train = load_split(recipe, recipe.data.train_split, training=True, order=order)
+        validation = load_split(recipe, recipe.data.validation_split)
+        own = [order.callback()] + training_callbacks(recipe, model)
+        history = model.fit(train, validation_data=validation, initial_epoch=initial_epoch, epochs=epochs,
+                            callbacks=own + callbacks, shuffle=False, verbose=0)
+        return {name: [float(value) for value in values] for name, values in history.history.items()}

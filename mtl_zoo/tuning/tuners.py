@@ -29,7 +29,10 @@ PROJECT_NAME = "search"
 class TrialProgress:
     """Prints one line when a trial starts and one when it ends (mixed into a KerasTuner tuner)."""
 
-    progress_stream = sys.stdout
+    progress_stream = None  # None: the current sys.stdout
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.progress_stream or sys.stdout, flush=True)
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -37,14 +40,14 @@ class TrialProgress:
         values = ", ".join(f"{name}={format_value(value)}" for name, value in trial.hyperparameters.values.items()
                            if not name.startswith("tuner/"))
         total = self.oracle.max_trials or "?"
-        print(f"Trial {int(trial.trial_id) + 1}/{total}: {values}", file=self.progress_stream, flush=True)
+        self._print(f"Trial {int(trial.trial_id) + 1}/{total}: {values}")
 
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         seconds = time.perf_counter() - getattr(self, "_trial_start", time.perf_counter())
         score = trial.metrics.get_last_value(SCORE_NAME) if trial.metrics.exists(SCORE_NAME) else None
         status = f"score {score:.4f}" if score is not None else f"status {trial.status}"
-        print(f"  -> {status} ({seconds:.1f}s)", file=self.progress_stream, flush=True)
+        self._print(f"  -> {status} ({seconds:.1f}s)")
 
 
 class RandomSearchTuner(TrialProgress, keras_tuner.RandomSearch):
