@@ -133,7 +133,7 @@ def test_every_balancer_has_a_row():
 
 # Trunks other than vision_conv (the trunk of every row above) need their own inputs and data;
 # each runs check_model in its own test (tests/trunks/test_features.py, tests/trunks/test_mlp.py).
-OWN_TRUNK_CONTRACT_TESTS = {"vision_conv", "features", "mlp"}
+OWN_TRUNK_CONTRACT_TESTS = {"vision_conv", "features", "mlp", "text"}
 
 
 def test_every_trunk_has_a_contract_test():
