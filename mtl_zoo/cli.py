@@ -158,10 +158,11 @@ def command_train(arguments) -> int:
     from mtl_zoo.training import build_model_from_recipe, recipe_tasks, train_recipe
 
     strategy = make_strategy(strategy_name)  # first: a multi-worker strategy must precede every op
-    overrides = list(arguments.set) + [f"training.strategy={strategy_name}"]
-    if arguments.mixed_precision:
-        overrides.append("training.mixed_precision=true")
-    recipe = load_recipe(arguments.recipe, overrides)
+    recipe = load_recipe(arguments.recipe, list(arguments.set))
+    # --strategy and --mixed-precision take the place of the recipe's values (already checked by argparse).
+    training = recipe.training.model_copy(update={
+        "strategy": strategy_name, "mixed_precision": recipe.training.mixed_precision or arguments.mixed_precision})
+    recipe = recipe.model_copy(update={"training": training})
     chief = is_chief(strategy)
     output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
     if chief:

@@ -355,7 +355,20 @@ class MultiTaskModel(keras.Model):
                 step.predictions[task.name],
                 self._task_sample_weight(step.sample_weight, task.name),
             )
-        return {metric.name: metric.result() for metric in self.metrics}
+        return self._step_logs()
+
+    def _step_logs(self) -> dict:
+        """The metrics' results as a step's logs.
+
+        Under `MultiWorkerMirroredStrategy` Keras averages each log over the
+        replicas along axis 0, which a scalar lacks (tensorflow/tensorflow#72388),
+        so there each result is given as a `[1]` vector, which averages to the
+        same scalar (a metric's result is the same on every replica).
+        """
+        logs = {metric.name: metric.result() for metric in self.metrics}
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            logs = {name: ops.reshape(value, [1]) if len(value.shape) == 0 else value for name, value in logs.items()}
+        return logs
 
     # === Training and evaluation steps ===
 
@@ -476,6 +489,18 @@ class MultiTaskModel(keras.Model):
         super().make_test_function(force)
         self.test_function = check_labels_after(self.test_function, self.invalid_label_counts)
         return self.test_function
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Builds the optimizer under the strategy's scope before the first step.
+
+        Keras' version reduces a batch across replicas to build compiled
+        losses and metrics; a `MultiTaskModel` is built when it is made and
+        has none, and `MultiWorkerMirroredStrategy` cannot reduce a dict
+        batch, so only the optimizer is built here.
+        """
+        if getattr(self, "optimizer", None) is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
 
     def fit(self, *args, callbacks=None, **kwargs):
         """`keras.Model.fit`, plus the balancer's per-epoch hook (`Balancer.on_epoch_end`)."""
