@@ -396,16 +396,17 @@ class MultiTaskModel(keras.Model):
         shared, private = self._shared_and_private_variables()
         with tf.GradientTape(persistent=True) as tape:
             step = self._forward(data, training=True)
-            weighted_shares = step.losses.separate_shares(self._loss_weights)
-            private_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss)
+            scale = self._loss_scale()
+            weighted_shares = [share * scale for share in step.losses.separate_shares(self._loss_weights)]
+            private_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss) * scale
         matrix = global_sum(
             task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradient_method)
-        )
+        ) / scale  # the balancer sees the true per-task gradients
         direction = self.balancer.aggregate(matrix)
         step.task_weights = self.balancer.implied_weights(matrix, direction)
-        gradients = split_direction(replica_share(direction), shared)
+        gradients = split_direction(replica_share(direction) * scale, shared)  # the optimizer unscales
         if self.losses:
-            extra = tape.gradient(replica_share(step.extra_loss), shared)
+            extra = tape.gradient(replica_share(step.extra_loss) * scale, shared)
             gradients = [g if e is None else g + e for g, e in zip(gradients, extra)]
         gradients += tape.gradient(private_objective, private)
         del tape
@@ -434,11 +435,13 @@ class MultiTaskModel(keras.Model):
 
         with tf.GradientTape(persistent=True) as tape:
             step = self._forward(data, training=True, predict=predict)
-            weighted_shares = step.losses.separate_shares(self._loss_weights)
-            after_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss)
+            scale = self._loss_scale()
+            weighted_shares = [share * scale for share in step.losses.separate_shares(self._loss_weights)]
+            after_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss) * scale
         representation = state["representation"]
         rows = task_gradient_matrix(tape, weighted_shares, [representation], method=self.balancer.task_gradient_method)
-        weights = self.balancer.representation_weights(global_sum(gram_matrix(rows)))
+        # Weights from the true (unscaled) gradients; the seed keeps the scale, which the optimizer removes.
+        weights = self.balancer.representation_weights(global_sum(gram_matrix(rows / scale)))
         step.task_weights = weights
         seed = tf.reshape(tf.linalg.matvec(rows, weights, transpose_a=True), tf.shape(representation))
         before = split.encoder.trainable_variables
@@ -446,13 +449,24 @@ class MultiTaskModel(keras.Model):
         after = [variable for variable in self.trainable_variables if id(variable) not in known]
         gradients = tape.gradient(representation, before, output_gradients=tf.cast(seed, representation.dtype))
         if self.losses:
-            extra = tape.gradient(replica_share(step.extra_loss), before)
+            extra = tape.gradient(replica_share(step.extra_loss) * scale, before)
             gradients = [e if g is None else g if e is None else g + e for g, e in zip(gradients, extra)]
         gradients += tape.gradient(after_objective, after)
         del tape
         pairs = [(g, v) for g, v in zip(gradients, before + after) if g is not None]
         self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
         return self._update_metrics(step)
+
+    def _loss_scale(self):
+        """The factor the optimizer scales losses by: the dynamic loss scale under `mixed_float16`, else 1.
+
+        Gradient balancers differentiate each task's loss separately, so
+        they scale each one by this factor (keeping float16 gradients from
+        underflowing), hand the balancer the unscaled per-task gradients,
+        and give the optimizer the scaled combined gradients, which its
+        `apply` unscales (and skips, lowering the scale, when not finite).
+        """
+        return ops.cast(self.optimizer.scale_loss(ops.ones((), "float32")), "float32")
 
     def _regularization_penalties(self) -> list:
         """The weight regularizers' penalties (computed from the variables, the same on every replica)."""
