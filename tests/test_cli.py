@@ -91,8 +91,8 @@ def test_metrics_json_states_what_the_saved_model_takes_and_returns(trained_arti
     folder, _ = trained_artifact
     metrics = json.loads((folder / "metrics.json").read_text())
     image = metrics["inputs"]["image"]
-    assert image["shape"] == [12, 20, 1] and image["dtype"] == "float32"
-    assert image["value_range"] == [0.0, 1.0] and image["description"]
+    assert image["shape"] == [12, 20, 1] and image["dtype"] == "uint8"
+    assert image["value_range"] == [0, 255] and image["description"]
     served = tf.saved_model.load(str(folder / "saved_model"))
     (spec,) = served.signatures["serving_default"].structured_input_signature[1].values()
     assert spec.dtype.name == image["dtype"] and spec.shape.as_list()[1:] == image["shape"]
@@ -140,7 +140,7 @@ def test_artifact_files_and_resolved_recipe(trained_artifact):
 @pytest.mark.slow
 def test_keras_and_saved_model_round_trips_match(trained_artifact):
     folder, _ = trained_artifact
-    images = np.random.default_rng(0).random((8, 12, 20, 1), dtype="float32")
+    images = np.random.default_rng(0).integers(0, 256, (8, 12, 20, 1)).astype("uint8")
     model = keras.models.load_model(folder / "model.keras")
     expected = model.predict({"image": images}, verbose=0)
     again = keras.models.load_model(folder / "model.keras").predict({"image": images}, verbose=0)
@@ -162,7 +162,7 @@ def test_saved_model_loads_without_mtl_zoo(trained_artifact):
         import sys
         import numpy as np, tensorflow as tf
         served = tf.saved_model.load({str(folder / "saved_model")!r})
-        out = served.signatures["left_digit"](image=tf.zeros((2, 12, 20, 1)))
+        out = served.signatures["left_digit"](image=tf.zeros((2, 12, 20, 1), tf.uint8))
         assert "mtl_zoo" not in sys.modules
         print(out["left_digit"].shape, float(tf.reduce_sum(out["left_digit"])))
     """)

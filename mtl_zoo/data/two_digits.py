@@ -42,18 +42,20 @@ def to_features_and_labels(example):
             `right_digit` (int64); other keys are dropped.
 
     Returns:
-        `({"image": float32 in [0, 1]}, {"left_digit": int32, "right_digit": int32})`.
+        `({"image": uint8 in [0, 255]}, {"left_digit": int32, "right_digit": int32})`: the
+        image as stored; the vision trunks rescale it inside the model, so a
+        saved model takes the same raw images.
 
     Example:
 
     >>> features, labels = to_features_and_labels(
     ...     {"image": tf.fill((12, 20, 1), tf.constant(255, tf.uint8)),
     ...      "left_digit": tf.constant(3, tf.int64), "right_digit": tf.constant(7, tf.int64)})
-    >>> float(tf.reduce_max(features["image"])), labels["right_digit"].dtype.name
-    (1.0, 'int32')
+    >>> features["image"].dtype.name, int(tf.reduce_max(features["image"])), labels["right_digit"].dtype.name
+    ('uint8', 255, 'int32')
     """
     return (
-        {"image": tf.cast(example["image"], tf.float32) / 255.0},
+        {"image": tf.convert_to_tensor(example["image"], tf.uint8)},
         {
             "left_digit": tf.cast(example["left_digit"], tf.int32),
             "right_digit": tf.cast(example["right_digit"], tf.int32),
@@ -103,8 +105,9 @@ def register_two_digit_source(name, description, canvas_shape, splits, how_to_ge
             description=description,
             inputs={"image": InputSpec(
                 tuple(canvas_shape) + (1,),
-                value_range=(0.0, 1.0),
-                description="grayscale image, one channel, pixel value / 255 (0 = background)",
+                dtype="uint8",
+                value_range=(0, 255),
+                description="grayscale image, one channel, raw uint8 pixel values (0 = background)",
             )},
             labels={"left_digit": DIGIT_LABEL, "right_digit": DIGIT_LABEL},
             splits=tuple(splits),

@@ -121,22 +121,24 @@ def test_no_source_image_appears_in_two_splits(multi_digits_data_dir, sklearn_di
     assert not used["validation"] & used["test"]
 
 
-def test_load_gives_float_images_in_unit_range_and_int32_scalar_labels(multi_digits_data_dir):
+def test_load_gives_raw_uint8_images_and_int32_scalar_labels(multi_digits_data_dir):
     dataset = multi_digits.SOURCE.load_split("test", data_dir=str(multi_digits_data_dir))
     features_spec, labels_spec = dataset.element_spec
-    assert features_spec == {"image": tf.TensorSpec((12, 20, 1), tf.float32)}
+    assert features_spec == {"image": tf.TensorSpec((12, 20, 1), tf.uint8)}
     assert labels_spec == {"left_digit": tf.TensorSpec((), tf.int32), "right_digit": tf.TensorSpec((), tf.int32)}
     features, labels = next(iter(dataset.batch(2000)))
-    assert float(tf.reduce_min(features["image"])) == 0.0 and float(tf.reduce_max(features["image"])) == 1.0
+    assert int(tf.reduce_min(features["image"])) == 0 and int(tf.reduce_max(features["image"])) == 255
     expected = read_split(multi_digits_data_dir, "test")
-    np.testing.assert_allclose(features["image"].numpy(), expected["image"] / 255.0, atol=1e-7)
+    np.testing.assert_array_equal(features["image"].numpy(), expected["image"])
     np.testing.assert_array_equal(labels["left_digit"].numpy(), expected["left_digit"])
 
 
 def test_registered_source_describes_and_loads_the_data(multi_digits_data_dir):
     source = DATASETS.get("multi_digits")
     assert source is multi_digits.SOURCE and source.splits == SPLITS
-    assert source.inputs["image"].shape == (12, 20, 1)
+    assert source.inputs["image"].card() == {
+        "shape": [12, 20, 1], "dtype": "uint8", "value_range": [0, 255],
+        "description": source.inputs["image"].description}
     assert {name: (spec.kind, spec.classes, spec.missing) for name, spec in source.labels.items()} == {
         "left_digit": ("classification", 10, "-1"),
         "right_digit": ("classification", 10, "-1"),

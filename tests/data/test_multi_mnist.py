@@ -77,7 +77,9 @@ def test_composition_is_deterministic():
 def test_registered_source_describes_inputs_and_labels():
     source = DATASETS.get("multi_mnist")
     assert source is multi_mnist.SOURCE and source.splits == ("train", "validation", "test")
-    assert source.inputs["image"].shape == (36, 36, 1)
+    assert source.inputs["image"].card() == {
+        "shape": [36, 36, 1], "dtype": "uint8", "value_range": [0, 255],
+        "description": source.inputs["image"].description}
     assert {name: (spec.kind, spec.classes, spec.missing) for name, spec in source.labels.items()} == {
         "left_digit": ("classification", 10, "-1"),
         "right_digit": ("classification", 10, "-1"),
