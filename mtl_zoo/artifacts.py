@@ -134,8 +134,12 @@ def max_abs_difference(first: dict, second: dict) -> float:
 
 
 def check_round_trips(model, folder: Path, features: dict) -> dict:
-    """Reloads `.keras` and the SavedModel from `folder`; returns their max abs differences."""
-    expected = {name: value.numpy() for name, value in model(features, training=False).items()}
+    """Reloads `.keras` and the SavedModel from `folder`; returns their max abs differences.
+
+    Every side runs as a graph (`predict`, the SavedModel's function): in a
+    mixed (bfloat16) policy eager and graph execution round differently.
+    """
+    expected = model.predict(features, verbose=0)
     reloaded = load_model(folder / MODEL_FILE)
     served = tf.saved_model.load(str(folder / SAVED_MODEL_DIR))
     return {
@@ -237,7 +241,10 @@ def model_card(model, recipe) -> dict:
 
     Inputs are named as the SavedModel signatures take them, with shape (per
     example), dtype, the value range the data set feeds and a description;
-    outputs have their task kind, shape and output activation, and, for
+    outputs have their task kind, shape per example (`[units]` for
+    sentence-level and box tasks, `[tokens, classes]` for tagging,
+    `[height, width, units]` for per-pixel tasks), output activation and the
+    task's `class_names` if it has them (`TaskKind.output_card`), and, for
     labels that were strings, their `vocabulary` (class names in index order).
 
     Args:
@@ -261,8 +268,10 @@ def model_card(model, recipe) -> dict:
             "shape": [int(size) if size is not None else None for size in tensor.shape[1:]],
             "dtype": str(tensor.dtype),
         }
+    network_outputs = model.network.output
     outputs = {
-        task.name: {"kind": task.kind, "shape": [task.units], "activation": task.kind_spec.activation}
+        task.name: task.kind_spec.output_card(
+            task, [int(size) if size is not None else None for size in network_outputs[task.name].shape[1:]])
         for task in model.tasks
     }
     for task in recipe.tasks:

@@ -105,3 +105,36 @@ def test_mixed_float16_trains_a_gradient_balancer_with_dynamic_loss_scaling(data
     history = model.fit(features, labels, batch_size=8, epochs=2, verbose=0).history
     assert np.isfinite(history["loss"]).all()
     assert float(model.optimizer.dynamic_scale) > 1.0  # the loss was scaled while the per-task gradients were taken
+
+
+def test_train_with_mixed_precision_from_the_command_line(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from mtl_zoo.cli import main
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1500, 3))
+    frame = pd.DataFrame({f"x{i}": x[:, i] for i in range(3)})
+    frame["price"] = x @ np.array([1.0, -2.0, 0.5])
+    frame["clicked"] = (x[:, 0] > 0).astype(int)
+    frame["split"] = np.where(np.arange(1500) < 1200, "train", "test")
+    frame.to_csv(tmp_path / "shop.csv", index=False)
+    (tmp_path / "shop.yaml").write_text("""
+name: shop
+seed: 1
+data: {file: shop.csv, split_column: split, validation_split: null, columns: {x0: numeric, x1: numeric, x2: numeric}}
+tasks:
+  - {name: price, kind: regression, metrics: [mae]}
+  - {name: clicked, kind: binary, metrics: [accuracy]}
+model: {trunk: features, trunk_options: {units: [32]}, shared_depth: 1}
+balancer: {name: mgda}
+training: {epochs: 4, batch_size: 32, learning_rate: 0.01}
+""")
+    assert main(["train", str(tmp_path / "shop.yaml"), "--mixed-precision", "--output", str(tmp_path / "out")]) == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["resolved_recipe"]["training"]["mixed_precision"] is True
+    assert metrics["test"]["clicked"]["accuracy"] > 0.9
+    assert metrics["test"]["price"]["mae"] < 0.5  # labels have a standard deviation of 2.3
+    assert metrics["round_trip_max_abs_difference"]["saved_model"] < 1e-5

@@ -172,7 +172,7 @@ class NumericColumn:
         self.width = math.prod(spec.shape) if spec.shape else 1
         self.indicators = indicators
         self.normalization = (
-            keras.layers.Normalization(axis=-1, name=f"{name}_normalization") if normalize else None
+            keras.layers.Normalization(axis=-1, dtype="float32", name=f"{name}_normalization") if normalize else None
         )
 
     def adapt(self, batches) -> None:
