@@ -154,7 +154,7 @@ def command_train(arguments) -> int:
     from mtl_zoo.checkpoints import RunCheckpoints, recipe_fingerprint
     from mtl_zoo.distribute import is_chief, make_strategy, strategy_record
     from mtl_zoo.progress import EpochProgress, format_metrics_table
-    from mtl_zoo.recipes import dump_recipe, load_recipe
+    from mtl_zoo.recipes import dump_recipe, load_recipe, wants_measured_groups
     from mtl_zoo.training import build_model_from_recipe, recipe_tasks, train_recipe
 
     strategy = make_strategy(strategy_name)  # first: a multi-worker strategy must precede every op
@@ -176,6 +176,9 @@ def command_train(arguments) -> int:
         + (f" in {record['workers']} workers" if record["workers"] > 1 else ""))
     say(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
         f"{recipe.training.epochs} epochs{where}) -> {output}", flush=True)
+    grouping = None
+    if wants_measured_groups(recipe):
+        recipe, grouping = measure_groups(recipe, arguments.verbose, say)
     build_model_from_recipe(recipe, adapt=False, strategy=strategy)  # a bad option stops here, before any data is read
     prepare_data(recipe, recipe.data.train_split, arguments.verbose)
     progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(recipe)})
@@ -200,6 +203,8 @@ def command_train(arguments) -> int:
         baselines = train_single_task_models(recipe, result) if arguments.single_task else None
         if chief:
             extra_metrics = {**(baselines or {}), "distribution": result.distribution}
+            if grouping is not None:
+                extra_metrics["grouping"] = grouping.record()
             write_artifact(result, recipe, output, overwrite=arguments.overwrite, tensorboard_logs=logs,
                            extra_metrics=extra_metrics)
         result.checkpoints.remove()
@@ -216,6 +221,21 @@ def command_train(arguments) -> int:
         print("The single-task models are not saved; their test metrics are in metrics.json "
               "(single_task, single_task_models, delta_m).")
     return 0
+
+
+def measure_groups(recipe, verbose: bool, say=print):
+    """`model.groups: auto`: measures task affinity and returns `(recipe with the groups, TaskGrouping)`."""
+    from mtl_zoo.recipes import GroupingConfig
+    from mtl_zoo.tuning.grouping import grouped_recipe
+
+    settings = recipe.tuning.grouping if recipe.tuning else GroupingConfig()
+    say(f"Measuring task affinity for model.groups: auto ({settings.steps} training steps, every "
+        f"{settings.every_n_steps})", flush=True)
+    prepare_data(recipe, recipe.data.train_split, verbose)
+    grouped, grouping = grouped_recipe(recipe, steps=settings.steps, every_n_steps=settings.every_n_steps,
+                                       threshold=settings.threshold, num_groups=settings.num_groups)
+    say(f"Task groups: {grouping.groups} -> model.groups: {grouped.model.sharing_options['groups']}", flush=True)
+    return grouped, grouping
 
 
 def supervise_local_workers(arguments, strategy_name: str) -> int:

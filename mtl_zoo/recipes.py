@@ -46,6 +46,8 @@ MAX_SEED = 2**32 - 1
 DEFAULT_STEPS_PER_EXECUTION = 32
 # Names a task cannot take because the exported SavedModel uses them for signatures.
 RESERVED_TASK_NAMES = ("serving_default",)
+# `model.groups` of a task_tree recipe whose groups `train` measures from task affinity first.
+MEASURED_GROUPS = "auto"
 
 
 def _check_name(registry: Registry, value: str) -> str:
@@ -176,6 +178,8 @@ class TaskConfig(BaseModel):
     metrics: Optional[list[str]] = None
     loss_weight: float = Field(1.0, ge=0)
     head_units: list[Annotated[int, Field(ge=1)]] = []
+    class_names: Optional[list[str]] = None
+    output_size: Optional[list[Annotated[int, Field(ge=1)]]] = Field(None, min_length=2, max_length=2)
     label: Optional[str] = None
 
     @field_validator("kind")
@@ -200,6 +204,8 @@ class TaskConfig(BaseModel):
             metrics=self.metrics,
             loss_weight=self.loss_weight,
             head_units=self.head_units,
+            class_names=self.class_names,
+            output_size=self.output_size,
         )
 
 
@@ -362,6 +368,22 @@ TuningValue = Union[bool, int, float, str]
 TuningSpec = Union[TuningRange, list[TuningValue], TuningValue]
 
 
+class GroupingConfig(BaseModel):
+    """How task affinity is measured for `model.groups: auto` (`mtl_zoo.tuning.grouping`).
+
+    `steps` training steps on a shared trunk, a measurement every
+    `every_n_steps`; tasks are merged while their mean affinity is above
+    `threshold`, or cut into at most `num_groups` groups when it is set.
+    """
+
+    model_config = ConfigDict(extra="forbid", **_STRICT)
+
+    steps: int = Field(200, ge=1)
+    every_n_steps: int = Field(10, ge=1)
+    threshold: float = 0.0
+    num_groups: Optional[int] = Field(None, ge=1)
+
+
 class TuningConfig(BaseModel):
     """The `tuning:` section: the search space and objective of `mtl-zoo tune` (`mtl_zoo.tuning`).
 
@@ -369,12 +391,14 @@ class TuningConfig(BaseModel):
     `loss_weights`, or an option of a sharing scheme such as `shared_depth` or
     `num_experts`) to a fixed value, a list of choices or a range
     `{min, max, sampling, step}`; names left out get their defaults.
+    `grouping` says how `model.groups: auto` measures task affinity.
     """
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
 
     space: dict[str, TuningSpec] = Field(default_factory=dict)
     objective: TuningObjectiveConfig = Field(default_factory=TuningObjectiveConfig)
+    grouping: GroupingConfig = Field(default_factory=GroupingConfig)
 
 
 class Recipe(BaseModel):
@@ -398,6 +422,17 @@ class Recipe(BaseModel):
     def source(self) -> str:
         """Where the recipe came from (file and overrides), for error messages."""
         return self._source
+
+
+def wants_measured_groups(recipe: Recipe) -> bool:
+    """Whether the recipe is a `task_tree` with `groups: auto` (groups measured from task affinity).
+
+    Example:
+
+    >>> wants_measured_groups(load_recipe("multidigits_task_tree"))
+    False
+    """
+    return recipe.model.sharing == "task_tree" and recipe.model.sharing_options.get("groups") == MEASURED_GROUPS
 
 
 def _options_model(builder, skip: int, title: str) -> type[BaseModel]:
@@ -557,6 +592,10 @@ def _option_checks(document: dict) -> dict:
     sharing = model.get("sharing", ModelConfig.model_fields["sharing"].default)
     if model and isinstance(sharing, str) and sharing in SHARING_SCHEMES:
         options = {key: value for key, value in model.items() if key not in ModelConfig.model_fields}
+        if options.get("groups") == MEASURED_GROUPS and sharing == "task_tree":
+            # Measured when training starts; checked here as one group of every task.
+            tasks = document.get("tasks") if isinstance(document.get("tasks"), list) else []
+            options["groups"] = [[task.get("name") for task in tasks if isinstance(task, dict)]]
         checks["sharing"] = (SHARING_SCHEMES.get(sharing), 3, options, ("model",))
     name = (balancer or {}).get("name", BalancerConfig.model_fields["name"].default)
     if balancer is not None and isinstance(name, str) and name in BALANCERS:
@@ -617,7 +656,7 @@ def _validate_tasks(recipe: Recipe, source: str) -> None:
                 f"label '{task.label_name}' of '{data_set.name}' is a {label.kind} label. "
                 f"Received: {task.kind!r}",
             )
-        if task.kind in ("classification", "multilabel") and task.classes != label.classes:
+        if TASK_KINDS.get(task.kind).label_classes and task.classes != label.classes:
             raise RecipeError(
                 source,
                 f"tasks[{index}].classes",
@@ -692,6 +731,8 @@ def validate_recipe(document: Any, source: str = "<recipe>") -> Recipe:
     _raise_problems(source, problems + option_problems)
     recipe.model.trunk_options = resolved["trunk"]
     recipe.model.__pydantic_extra__ = resolved["sharing"]
+    if (document.get("model") or {}).get("groups") == MEASURED_GROUPS:
+        recipe.model.__pydantic_extra__["groups"] = MEASURED_GROUPS  # kept for train to measure
     recipe.balancer.__pydantic_extra__ = resolved["balancer"]
     _validate_tasks(recipe, source)
     _build_parts(recipe, source)

@@ -61,6 +61,17 @@ class TaskGrouping:
     num_measurements: int
     steps: int
 
+    def record(self) -> dict:
+        """The measurement as plain values (`metrics.json`'s `grouping`, `affinity.json`)."""
+        return {
+            "tasks": list(self.task_names),
+            "steps": self.steps,
+            "num_measurements": self.num_measurements,
+            "lookahead_affinity": np.round(self.affinity, 6).tolist(),
+            "gradient_cosine": np.round(self.cosine, 6).tolist(),
+            "groups": self.groups,
+        }
+
     def task_tree_groups(self, num_blocks: int) -> list:
         """The `task_tree` `groups` option: all tasks share level 1, then one group per cluster.
 
@@ -202,16 +213,7 @@ def write_grouping(grouping: TaskGrouping, recipe, output) -> list:
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     tree = grouping.task_tree_groups(num_trunk_blocks(recipe))
-    record = {
-        "recipe": recipe.name,
-        "tasks": grouping.task_names,
-        "steps": grouping.steps,
-        "num_measurements": grouping.num_measurements,
-        "lookahead_affinity": np.round(grouping.affinity, 6).tolist(),
-        "gradient_cosine": np.round(grouping.cosine, 6).tolist(),
-        "groups": grouping.groups,
-        "task_tree_groups": tree,
-    }
+    record = {"recipe": recipe.name, **grouping.record(), "task_tree_groups": tree}
     (output / AFFINITY_JSON).write_text(json.dumps(record, indent=2) + "\n")
     plot_affinity(grouping.affinity, grouping.task_names,
                   f"lookahead affinity (mean of {grouping.num_measurements})", output / AFFINITY_PNG)

@@ -82,3 +82,26 @@ def test_group_command_writes_task_tree_groups_that_train(synthetic_recipe_path,
 
     model = build_model_from_recipe(recipe)
     assert {"agree_a_agree_b_block_2", "conflict_block_2"} <= {layer.name for layer in model.network.layers}
+
+
+@pytest.mark.slow
+def test_train_with_measured_groups_trains_the_measured_task_tree(synthetic_recipe_path, tmp_path, capsys):
+    import json
+
+    overrides = ["model.sharing=task_tree", "model.groups=auto", "model.trunk_options.units=[1, 4]",
+                 "tuning={grouping: {steps: 60, every_n_steps: 5, num_groups: 2}}"]
+    assert main(["train", str(synthetic_recipe_path), "--output", str(tmp_path / "out"),
+                 *[item for override in overrides for item in ("--set", override)]]) == 0
+    printed = capsys.readouterr().out
+    assert "Measuring task affinity for model.groups: auto (60 training steps, every 5)" in printed
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["grouping"]["groups"] == [["agree_a", "agree_b"], ["conflict"]]
+    saved = yaml.safe_load((tmp_path / "out" / "recipe.yaml").read_text())
+    assert saved["model"]["groups"] == [["agree_a", "agree_b", "conflict"], [["agree_a", "agree_b"], ["conflict"]]]
+    assert set(metrics["test"]) == {"agree_a", "agree_b", "conflict"}
+    assert main(["evaluate", str(tmp_path / "out")]) == 0  # the saved recipe rebuilds the measured tree
+
+
+def test_measured_groups_belong_to_task_tree_only(synthetic_recipe_path, capsys):
+    assert main(["train", str(synthetic_recipe_path), "--set", "model.groups=auto"]) == 2
+    assert "model.groups: unknown field" in capsys.readouterr().err
