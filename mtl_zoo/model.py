@@ -366,7 +366,8 @@ class MultiTaskModel(keras.Model):
         same scalar (a metric's result is the same on every replica).
         """
         logs = {metric.name: metric.result() for metric in self.metrics}
-        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        strategy = self.distribute_strategy
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.num_replicas_in_sync > 1:
             logs = {name: ops.reshape(value, [1]) if len(value.shape) == 0 else value for name, value in logs.items()}
         return logs
 
