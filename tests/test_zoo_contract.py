@@ -132,8 +132,11 @@ def test_every_balancer_has_a_row():
 
 
 # Trunks other than vision_conv (the trunk of every row above) need their own inputs and data;
-# each runs check_model in its own test (tests/trunks/test_features.py, tests/trunks/test_mlp.py).
-OWN_TRUNK_CONTRACT_TESTS = {"vision_conv", "features", "mlp", "text"}
+# each runs check_model in its own test (tests/trunks/test_features.py, tests/trunks/test_mlp.py,
+# tests/trunks/test_resnet.py); the keras.applications trunks check their stages and the .keras
+# round trip in tests/trunks/test_applications.py (a full check_model takes over a minute each).
+OWN_TRUNK_CONTRACT_TESTS = {"vision_conv", "features", "mlp", "text", "vision_resnet", "mobilenet_v3_small",
+                            "efficientnet_b0", "resnet50"}
 
 
 def test_every_trunk_has_a_contract_test():
