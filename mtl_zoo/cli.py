@@ -129,6 +129,13 @@ def requested_strategy(arguments) -> str:
     return strategy if isinstance(strategy, str) else "default"
 
 
+def with_command_line_training(recipe, strategy_name: str, mixed_precision: bool):
+    """The recipe with `--strategy` and `--mixed-precision` in place of its own values (argparse checked them)."""
+    training = recipe.training.model_copy(update={
+        "strategy": strategy_name, "mixed_precision": recipe.training.mixed_precision or mixed_precision})
+    return recipe.model_copy(update={"training": training})
+
+
 def run_folder(output: Path) -> Path:
     """The hidden folder beside an artifact where its run keeps checkpoints until it finishes."""
     return output.parent / f".{output.name}.run"
@@ -158,11 +165,8 @@ def command_train(arguments) -> int:
     from mtl_zoo.training import build_model_from_recipe, recipe_tasks, train_recipe
 
     strategy = make_strategy(strategy_name)  # first: a multi-worker strategy must precede every op
-    recipe = load_recipe(arguments.recipe, list(arguments.set))
-    # --strategy and --mixed-precision take the place of the recipe's values (already checked by argparse).
-    training = recipe.training.model_copy(update={
-        "strategy": strategy_name, "mixed_precision": recipe.training.mixed_precision or arguments.mixed_precision})
-    recipe = recipe.model_copy(update={"training": training})
+    recipe = with_command_line_training(load_recipe(arguments.recipe, list(arguments.set)), strategy_name,
+                                        arguments.mixed_precision)
     chief = is_chief(strategy)
     output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / recipe.name)
     if chief:
@@ -637,6 +641,12 @@ def add_tuning_parsers(commands, common) -> None:
     tune.add_argument("--resume", action="store_true",
                       help="continue the search in the output folder (finished trials are kept, not rerun)")
     tune.add_argument("--overwrite", action="store_true", help="start afresh in an output folder that holds files")
+    tune.add_argument("--strategy", choices=["default", "mirrored", "tpu"],
+                      help="tf.distribute strategy every trial trains under (default: the recipe's "
+                      "training.strategy); the recipe's batch size is the global batch")
+    tune.add_argument("--devices", type=int, metavar="N", help="split the CPU into N logical devices")
+    tune.add_argument("--mixed-precision", action="store_true",
+                      help="compute in mixed_bfloat16 on CPU/TPU, mixed_float16 on GPU (training.mixed_precision)")
     tune.set_defaults(handler=command_tune)
 
     group = commands.add_parser("group", parents=[common], help="measure inter-task affinity and emit task_tree "

@@ -23,7 +23,9 @@ def command_tune(arguments) -> int:
     import keras
     import tensorflow as tf
 
-    from mtl_zoo.cli import DEFAULT_OUTPUT_ROOT, check_output_argument, prepare_data
+    from mtl_zoo.cli import (DEFAULT_OUTPUT_ROOT, CommandLineError, check_output_argument, prepare_data,
+                             requested_strategy, with_command_line_training)
+    from mtl_zoo.distribute import make_strategy, split_cpu
     from mtl_zoo.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes import load_recipe
     from mtl_zoo.training import recipe_tasks, train_recipe
@@ -31,12 +33,21 @@ def command_tune(arguments) -> int:
     from mtl_zoo.tuning.results import format_trial_table
     from mtl_zoo.tuning.search import check_search_folder, run_search, write_search_results, write_tuned_artifact
 
-    recipe = load_recipe(arguments.recipe, arguments.set)
+    if arguments.devices is not None:
+        split_cpu(arguments.devices)  # process-wide: before TensorFlow initializes its devices
+    strategy_name = requested_strategy(arguments)
+    if strategy_name == "multi_worker":
+        raise CommandLineError("tune runs its trials in one process; use --strategy mirrored (every device of this "
+                               "machine) or train the tuned recipe with train --strategy multi_worker. "
+                               "Received: strategy 'multi_worker'")
+    strategy = make_strategy(strategy_name)
+    recipe = with_command_line_training(load_recipe(arguments.recipe, arguments.set), strategy_name,
+                                        arguments.mixed_precision)
     output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / f"{recipe.name}{DEFAULT_TUNE_SUFFIX}")
     check_search_folder(output, arguments.resume, arguments.overwrite)
     if recipe.training.deterministic:
         tf.config.experimental.enable_op_determinism()
-    hypermodel = RecipeHyperModel(recipe)  # a bad tuning: section stops here, before any data is read
+    hypermodel = RecipeHyperModel(recipe, strategy=strategy)  # a bad tuning: section stops here, before any data is read
     for name, why in hypermodel.space.skipped.items():
         print(f"Not searched: {name} ({why})")
     print(f"Searching '{recipe.name}' ({arguments.tuner}, {arguments.max_trials} trials, "
@@ -55,7 +66,8 @@ def command_tune(arguments) -> int:
     progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(outcome.best_recipe)})
     logs = Path(tempfile.mkdtemp(prefix="mtl_zoo_tensorboard_"))
     try:
-        result = train_recipe(outcome.best_recipe, callbacks=[progress, keras.callbacks.TensorBoard(str(logs))])
+        result = train_recipe(outcome.best_recipe, callbacks=[progress, keras.callbacks.TensorBoard(str(logs))],
+                              strategy=strategy)
         print(f"\nTest metrics of the best trial's recipe ({recipe.data.test_split} split):")
         print(format_metrics_table(result.test_metrics))
         write_tuned_artifact(result, outcome.best_recipe, output, outcome.summary, tensorboard_logs=logs)

@@ -38,12 +38,15 @@ class RecipeHyperModel(keras_tuner.HyperModel):
             reading data (for checking that models build). Defaults to True.
         space: `SearchSpace` or None. Defaults to `SearchSpace(recipe)`.
         objective: `TaskObjective` or None. Defaults to the recipe's.
+        strategy: `tf.distribute.Strategy` or None. Every trial's model is
+            built and trained under it. Defaults to the current strategy.
     """
 
-    def __init__(self, recipe, adapt: bool = True, space=None, objective=None):
+    def __init__(self, recipe, adapt: bool = True, space=None, objective=None, strategy=None):
         super().__init__(name=recipe.name)
         self.recipe = recipe
         self.adapt = adapt
+        self.strategy = strategy
         self.space = space or SearchSpace(recipe)
         self.objective = objective or TaskObjective.from_recipe(recipe)
 
@@ -66,7 +69,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         """
         recipe = self.recipe_for(hp)
         keras.utils.set_random_seed(recipe.seed)
-        model = build_model_from_recipe(recipe, adapt=self.adapt)
+        model = build_model_from_recipe(recipe, adapt=self.adapt, strategy=self.strategy)
         compile_model(model, recipe.training)
         return model
 

@@ -160,7 +160,8 @@ def write_tuned_artifact(result, recipe, output, summary: dict, tensorboard_logs
     if staging.exists():
         shutil.rmtree(staging)
     try:
-        write_artifact(result, recipe, staging, tensorboard_logs=tensorboard_logs, extra_metrics={"search": summary})
+        write_artifact(result, recipe, staging, tensorboard_logs=tensorboard_logs,
+                       extra_metrics={"search": summary, "distribution": result.distribution})
         output.mkdir(parents=True, exist_ok=True)
         for entry in staging.iterdir():
             target = output / entry.name

@@ -104,3 +104,25 @@ def test_hyperband_search_runs_on_a_csv_recipe(synthetic_recipe_path, tmp_path):
     assert outcome.summary["best_trial"] in outcome.summary["pareto_trials"]
     assert all(row["agree_a_mae"] is not None and row["objective"] <= 0 for row in outcome.rows)  # -mean mae
     assert outcome.best_recipe.model.sharing in ("hard", "mmoe")
+
+
+@pytest.mark.slow
+def test_a_search_on_two_replicas(synthetic_recipe_path, tmp_path):
+    """`tune --strategy mirrored --devices 2`: the trial and the best recipe's run train on 2 logical CPUs."""
+    output = tmp_path / "tuned"
+    finished = subprocess.run(
+        [sys.executable, "-m", "mtl_zoo.cli", "tune", str(synthetic_recipe_path), "--max-trials", "1",
+         "--output", str(output), "--strategy", "mirrored", "--devices", "2",
+         "--set", "tuning={space: {sharing: hard, balancer: [fixed, dwa]}}"],
+        capture_output=True, text=True, env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=600)
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    results = json.loads((output / "search_results.json").read_text())
+    assert len(results["trials"]) == 1 and results["trials"][0]["objective"] is not None
+    metrics = json.loads((output / "metrics.json").read_text())
+    assert metrics["resolved_recipe"]["training"]["strategy"] == "mirrored"
+    assert metrics["distribution"] == {"strategy": "mirrored", "replicas": 2, "workers": 1}
+
+
+def test_tune_refuses_multi_worker_in_one_line(synthetic_recipe_path, capsys):
+    assert main(["tune", str(synthetic_recipe_path), "--set", "training.strategy=multi_worker"]) == 2
+    assert "tune runs its trials in one process; use --strategy mirrored" in capsys.readouterr().err
