@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import keras
 
-from mtl_zoo.heads import build_head
+from mtl_zoo.heads import FeatureMapError, build_head
 from mtl_zoo.registry import SHARING_SCHEMES
 from mtl_zoo.sharing.alignment import apply_feature_alignment
 from mtl_zoo.sharing.result import SharingResult
@@ -39,8 +39,10 @@ def build_network(
     """Builds the functional multi-output network.
 
     The sharing scheme returns each task's features (or a `SharingResult`
-    with extra heads, composed outputs and outputs without a loss); every
-    head gets a fresh head layer named after it.
+    with extra heads, composed outputs, outputs without a loss and feature
+    maps); every head gets a fresh head named after it, built by its task's
+    kind from its features and, when the scheme reports them, its feature
+    maps (the stem's output, then the block outputs along its path).
 
     Args:
         input_specs: dict. Input name -> `InputSpec`.
@@ -63,11 +65,21 @@ def build_network(
     check_unique_names(tasks)
     inputs = build_inputs(input_specs)
     scheme = sharing if callable(sharing) else SHARING_SCHEMES.get(sharing)
-    result = SharingResult.of(scheme(trunk.stem(inputs), trunk, tasks, **options))
+    stem = trunk.stem(inputs)
+    result = SharingResult.of(scheme(stem, trunk, tasks, **options))
     result.features = apply_feature_alignment(result.features, feature_alignment)
     heads = {task.name: task for task in tasks if task.name in result.features}
     heads.update(result.extra_heads)
-    outputs = {name: build_head(head, result.features[name]) for name, head in heads.items()}
+    outputs = {}
+    for name, head in heads.items():
+        maps = (result.feature_maps or {}).get(name)
+        try:
+            outputs[name] = build_head(head, result.features[name], None if maps is None else [stem, *maps])
+        except FeatureMapError as error:
+            scheme_name = sharing if isinstance(sharing, str) else getattr(sharing, "__name__", repr(sharing))
+            reported = "reports no feature maps" if maps is None else "reports no such map for it"
+            raise FeatureMapError(f"{error} Sharing scheme '{scheme_name}' {reported}; use sharing 'hard'. "
+                                  f"Received: sharing={scheme_name!r}") from None
     if result.compose is not None:
         outputs = dict(result.compose(outputs))
     missing = [task.name for task in tasks if task.name not in outputs]

@@ -1,9 +1,16 @@
 """Task heads: the layers that turn a task's features into its output.
 
-A head is optional hidden Dense layers (`task.head_units`) followed by an
-output layer whose width and activation come from the task's kind. The output
-layer is named after the task, so `model.summary()` and the output dict speak
-the same names.
+The head is the task kind's (`TaskKind.build_head`): sentence-level kinds
+apply optional hidden Dense layers (`task.head_units`) and an output layer
+whose width and activation come from the kind; the per-token kind applies
+them to every token of the trunk's last token-level feature map; per-pixel
+kinds decode the trunk's spatial feature maps back to the image resolution.
+The output layer is named after the task, so `model.summary()` and the output
+dict speak the same names.
+
+Heads that tap intermediate stages get `feature_maps`: the outputs along the
+task's own path through the network, shallow to deep, starting with the
+trunk stem's output (see `mtl_zoo.sharing.result.SharingResult.feature_maps`).
 
 Example:
 
@@ -13,31 +20,38 @@ Example:
 >>> features = keras.Input((16,))
 >>> build_head(Task("digit", "classification", 10), features).shape
 (None, 10)
+>>> tokens = keras.Input((5, 8))
+>>> build_head(Task("tags", "tagging", 3), features, feature_maps=[tokens, features]).shape
+(None, 5, 3)
 """
 
 from __future__ import annotations
 
-import keras
-
+from mtl_zoo.kinds.base import FeatureMapError
 from mtl_zoo.tasks import Task
 
+__all__ = ["FeatureMapError", "build_head"]
 
-def build_head(task: Task, features):
+
+def build_head(task: Task, features, feature_maps=None):
     """Applies a fresh head for `task` to `features` and returns its output.
 
     Args:
-        task: `Task`. Supplies units, activation and hidden widths.
-        features: Keras tensor. The task's features, shape `(batch, ...)`;
-            features with spatial axes are flattened first.
+        task: `Task`. Its kind builds the head; supplies units, activation
+            and hidden widths.
+        features: Keras tensor. The task's final features, shape
+            `(batch, ...)`; the sentence-level heads flatten spatial axes.
+        feature_maps: list of Keras tensors or None. The task's intermediate
+            stage outputs, shallow to deep; per-token and per-pixel kinds
+            need them (or `features` of the right rank). Defaults to None.
 
     Returns:
-        The task's output tensor, float32, shape `(batch, task.units)`.
+        The task's output tensor, float32: `(batch, task.units)` for
+        sentence-level and box kinds, `(batch, tokens, classes)` for
+        tagging, `(batch, height, width, units)` for per-pixel kinds.
+
+    Raises:
+        FeatureMapError: the kind needs a feature map none of the given
+            tensors is.
     """
-    x = features
-    if len(x.shape) > 2:
-        x = keras.layers.Flatten(name=f"{task.name}_head_flatten")(x)
-    for index, units in enumerate(task.head_units, start=1):
-        x = keras.layers.Dense(units, activation="relu", name=f"{task.name}_head_dense_{index}")(x)
-    return keras.layers.Dense(
-        task.units, activation=task.kind_spec.activation, dtype="float32", name=task.name
-    )(x)
+    return task.kind_spec.build_head(task, features, None if feature_maps is None else list(feature_maps))

@@ -3,7 +3,9 @@
 A missing label is -1 for class indices and NaN for float labels (binary,
 multilabel, regression). An *invalid* label is an observed value the task
 cannot have (a class index >= classes, a binary label of 3.0, an infinite
-regression target); which values are valid is the task kind's `label_rule`.
+regression target); which values are valid is the task kind's label rule
+(`TaskKind.valid_labels`), and how labels line up with outputs (per example,
+per output unit, per token, per pixel) is the kind's `split_labels`.
 Missing and invalid entries are replaced by a harmless value (0) so no NaN
 reaches a loss or a metric, and the observed mask (1.0 observed and valid,
 0.0 otherwise) removes them from that task's loss and metrics only. Invalid
@@ -24,84 +26,44 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-
 from keras import ops
 
+from mtl_zoo.kinds.base import LabelSplit
 from mtl_zoo.tasks import Task
 
+__all__ = ["BAD_LABEL_MESSAGE", "LabelSplit", "broadcast_sample_weight", "invalid_label_message",
+           "split_labels", "split_missing"]
+
 BAD_LABEL_MESSAGE = "has a label that cannot belong to it"
-
-_RULE_TEXT = {
-    "class_index": "class indices must be below classes={units} (-1 marks a missing label)",
-    "unit_interval": "labels must lie in [0, 1] (NaN marks a missing label)",
-    "finite": "labels must be finite numbers (NaN marks a missing label)",
-}
-
-
-@dataclasses.dataclass
-class LabelSplit:
-    """One task's batch of labels, split by `split_labels`.
-
-    Args:
-        labels: tensor. Labels with missing and invalid entries set to 0.
-        mask: float32 tensor of the same shape; 1.0 where a valid label is
-            observed.
-        num_invalid: float32 scalar. Number of observed labels the task
-            cannot have.
-    """
-
-    labels: object
-    mask: object
-    num_invalid: object
 
 
 def invalid_label_message(task: Task) -> str:
     """The one-line explanation for labels that `task` cannot have."""
-    rule = _RULE_TEXT[task.kind_spec.label_rule].format(units=task.units)
-    return f"Task {task.name} {BAD_LABEL_MESSAGE}: {rule}"
-
-
-def _valid(rule: str, values, units: int):
-    if rule == "class_index":
-        return ops.less(values, units)
-    if rule == "unit_interval":
-        return ops.logical_and(ops.greater_equal(values, 0.0), ops.less_equal(values, 1.0))
-    return ops.isfinite(values)
+    return f"Task {task.name} {BAD_LABEL_MESSAGE}: {task.kind_spec.label_rule_text(task)}"
 
 
 def split_labels(task: Task, labels, predictions) -> LabelSplit:
     """Splits one task's labels into clean values, an observed mask and an invalid count.
 
+    The task's kind decides how labels line up with the outputs
+    (`TaskKind.split_labels`): one class index per example, one value per
+    output unit, one class index per token or pixel, or one box per example.
+
     Args:
         task: `Task`. The task the labels belong to.
         labels: tensor. The task's labels: class indices of shape `(batch,)`
-            or `(batch, 1)` for classification, floats shaped like
-            `predictions` (a trailing axis of 1 may be omitted) otherwise.
+            or `(batch, 1)` for classification, `(batch, tokens)` for
+            tagging, `(batch, height, width)` for segmentation, floats shaped
+            like `predictions` (a trailing axis of 1 may be omitted) otherwise.
         predictions: tensor. The task's outputs, used for the target shape.
 
     Returns:
         A `LabelSplit`. For classification labels and mask have shape
-        `(batch,)`; otherwise they have the shape of `predictions`.
+        `(batch,)`, for per-token and per-pixel classification the
+        predictions' shape without the class axis; otherwise they have the
+        shape of `predictions`.
     """
-    rule = task.kind_spec.label_rule
-    if task.kind_spec.elementwise:
-        values = ops.reshape(ops.cast(labels, "float32"), ops.shape(predictions))
-        present = ops.logical_not(ops.isnan(values))
-    else:
-        values = ops.reshape(ops.cast(labels, "int32"), (-1,))
-        present = ops.not_equal(values, -1)
-    valid = _valid(rule, values, task.units)
-    if rule == "class_index":
-        valid = ops.logical_and(valid, ops.greater_equal(values, 0))
-    observed = ops.logical_and(present, valid)
-    invalid = ops.logical_and(present, ops.logical_not(valid))
-    clean = ops.where(observed, values, ops.zeros_like(values))
-    return LabelSplit(
-        labels=clean,
-        mask=ops.cast(observed, "float32"),
-        num_invalid=ops.sum(ops.cast(invalid, "float32")),
-    )
+    return task.kind_spec.split_labels(task, labels, predictions)
 
 
 def split_missing(task: Task, labels, predictions):

@@ -3,9 +3,12 @@
 Each task's loss is the mean over its *observed* labels in the batch: missing
 labels (see `mtl_zoo.masking`) contribute nothing, and a batch where a task
 has no labels at all gives a loss of exactly 0 for that task, never NaN.
-For elementwise kinds (binary, multilabel, regression) every output unit is
-its own observation, so a multilabel example with one missing label still
-trains the others.
+What one observation is belongs to the task's kind (`TaskKind.split_labels`
+and `TaskKind.loss_values`): an example for classification; every output
+unit for elementwise kinds (binary, multilabel, regression, box coordinates,
+per-pixel regression), so a multilabel example with one missing label still
+trains the others; every token for tagging and every pixel for segmentation,
+so padding and unlabelled pixels train nothing.
 
 Example:
 
@@ -115,10 +118,7 @@ def masked_task_loss_terms(task: Task, labels, predictions, sample_weight=None) 
     loss_function = resolve_loss_function(task.loss)
     predictions = ops.cast(predictions, "float32")
     split = split_labels(task, labels, predictions)
-    if task.kind_spec.elementwise:
-        values = loss_function(split.labels[..., None], predictions[..., None])
-    else:
-        values = loss_function(split.labels, predictions)
+    values = task.kind_spec.loss_values(loss_function, split.labels, predictions)
     weights = broadcast_sample_weight(sample_weight, split.mask)
     return TaskLossTerms(
         total=ops.sum(values * weights), count=ops.sum(split.mask), num_invalid=split.num_invalid

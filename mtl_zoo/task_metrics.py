@@ -1,14 +1,18 @@
 """Per-task Keras metrics that skip missing labels.
 
-Metric names in a `Task` are resolved for the task's kind: "accuracy" is
-sparse categorical accuracy for classification and binary accuracy for binary
-and multilabel tasks. Which names can score which kind is the kind's
+Metric names in a `Task` are resolved for the task's kind first
+(`TaskKind.make_metric`): "accuracy" is sparse categorical accuracy for
+classification, token accuracy for tagging, pixel accuracy for segmentation
+and binary accuracy for binary and multilabel tasks; kinds build their own
+metrics ("entity_f1", "iou", "mean_iou", "abs_rel", ...). Other names are
+Keras metrics. Which names can score which kind is the kind's
 `metrics` table (`mtl_zoo.tasks.check_metric`). Every metric object is named
 `f"{task}_{metric}"`, so the logs of `fit` read `left_digit_accuracy`,
 `price_mae`, ...
 
 Elementwise tasks (binary, multilabel, regression) are scored over observed
-entries, micro-averaged over their output units.
+entries, micro-averaged over their output units; how a kind's labels reach
+its metrics is `TaskKind.metric_inputs`.
 
 Example:
 
@@ -24,7 +28,7 @@ import keras
 from keras import ops
 
 from mtl_zoo.masking import broadcast_sample_weight, split_missing
-from mtl_zoo.tasks import TOP_K_ACCURACY, Task, check_metric
+from mtl_zoo.tasks import Task, check_metric
 
 _NAMED_METRICS = {
     "auc": lambda name, task: keras.metrics.AUC(name=name),
@@ -52,13 +56,9 @@ def make_metric(metric: str, task: Task) -> keras.metrics.Metric:
     """
     check_metric(task.name, task.kind_spec, metric)
     name = f"{task.name}_{metric}"
-    if metric in ("accuracy", "acc"):
-        if task.kind == "classification":
-            return keras.metrics.SparseCategoricalAccuracy(name=name)
-        return keras.metrics.BinaryAccuracy(name=name)
-    top_k = TOP_K_ACCURACY.match(metric)
-    if top_k and task.kind == "classification":
-        return keras.metrics.SparseTopKCategoricalAccuracy(k=int(top_k.group(1)), name=name)
+    own = task.kind_spec.make_metric(task, metric, name)
+    if own is not None:
+        return own
     if metric in _NAMED_METRICS:
         return _NAMED_METRICS[metric](name, task)
     try:
@@ -94,9 +94,6 @@ def update_task_metrics(metrics, task: Task, labels, predictions, sample_weight=
     predictions = ops.cast(predictions, "float32")
     clean_labels, mask = split_missing(task, labels, predictions)
     weights = broadcast_sample_weight(sample_weight, mask)
-    if task.kind_spec.elementwise:
-        clean_labels = ops.reshape(clean_labels, (-1, 1))
-        predictions = ops.reshape(predictions, (-1, 1))
-        weights = ops.reshape(weights, (-1, 1))
+    clean_labels, predictions, weights = task.kind_spec.metric_inputs(task, clean_labels, predictions, weights)
     for metric in metrics:
         metric.update_state(clean_labels, predictions, sample_weight=weights)

@@ -24,118 +24,19 @@ import numbers
 import re
 from typing import Optional, Sequence
 
+import mtl_zoo.kinds  # noqa: F401  (registers the built-in kinds)
 from mtl_zoo.errors import OptionError
+from mtl_zoo.kinds.base import TaskKind
+from mtl_zoo.kinds.classification import TOP_K_ACCURACY
 from mtl_zoo.registry import TASK_KINDS
 
+__all__ = ["TOP_K_ACCURACY", "Task", "TaskKind", "check_loss", "check_metric", "check_unique_names"]
+
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-TOP_K_ACCURACY = re.compile(r"^top_([1-9][0-9]*)_accuracy$")
 # Short metric names `mtl_zoo.task_metrics.make_metric` builds -> the Keras metric they are.
 _METRIC_ALIASES = {"mae": "mean_absolute_error", "mse": "mean_squared_error",
                    "rmse": "root_mean_squared_error", "auc": "auc", "precision": "precision",
                    "recall": "recall"}
-
-
-@dataclasses.dataclass(frozen=True)
-class TaskKind:
-    """What a task kind implies for its head, loss, metrics and missing labels.
-
-    Args:
-        name: str. Registry name of the kind.
-        description: str. One line for `mtl-zoo list`.
-        activation: str. Activation of the output layer.
-        default_loss: str. Keras loss name used when a task names none.
-        default_metrics: tuple. Metric names used when a task names none.
-        losses: tuple. Keras loss names that fit the kind's labels and
-            outputs; any alias of one of them fits too.
-        metrics: tuple. Metric names that can score the kind ("top_K_accuracy"
-            stands for every `top_<k>_accuracy`, k >= 1); any alias fits too.
-        label_dtype: str. Dtype labels are cast to.
-        missing_value: str. How a missing label is written: "-1" or "nan".
-        elementwise: bool. Whether every output unit has its own label (and
-            its own missing mask), as opposed to one class index per example.
-        fixed_units: int or None. Output width forced by the kind, if any.
-        label_rule: str. Which observed labels are valid: "class_index"
-            (integers in [0, classes)), "unit_interval" (floats in [0, 1]) or
-            "finite" (any finite float). Defaults to "finite".
-    """
-
-    name: str
-    description: str
-    activation: str
-    default_loss: str
-    default_metrics: tuple
-    losses: tuple
-    metrics: tuple
-    label_dtype: str
-    missing_value: str
-    elementwise: bool
-    fixed_units: Optional[int] = None
-    label_rule: str = "finite"
-
-
-# Binary and multilabel tasks: one sigmoid probability and one 0/1 label per output unit.
-_PROBABILITY_LOSSES = ("binary_crossentropy", "binary_focal_crossentropy", "mean_squared_error")
-_PROBABILITY_METRICS = ("accuracy", "auc", "precision", "recall", "binary_accuracy",
-                        "binary_crossentropy", "mae", "mse", "rmse")
-
-for _kind in (
-    TaskKind(
-        "classification",
-        "One class out of `classes`; labels are class indices (-1 = missing).",
-        activation="softmax",
-        default_loss="sparse_categorical_crossentropy",
-        default_metrics=("accuracy",),
-        losses=("sparse_categorical_crossentropy",),
-        metrics=("accuracy", "top_K_accuracy", "sparse_categorical_accuracy",
-                 "sparse_top_k_categorical_accuracy", "sparse_categorical_crossentropy"),
-        label_dtype="int32",
-        missing_value="-1",
-        elementwise=False,
-        label_rule="class_index",
-    ),
-    TaskKind(
-        "binary",
-        "A yes/no outcome; labels are 0 or 1 (NaN = missing).",
-        activation="sigmoid",
-        default_loss="binary_crossentropy",
-        default_metrics=("accuracy", "auc"),
-        losses=_PROBABILITY_LOSSES,
-        metrics=_PROBABILITY_METRICS,
-        label_dtype="float32",
-        missing_value="nan",
-        elementwise=True,
-        fixed_units=1,
-        label_rule="unit_interval",
-    ),
-    TaskKind(
-        "multilabel",
-        "Any subset of `classes` labels; labels are 0/1 vectors (NaN = missing entry).",
-        activation="sigmoid",
-        default_loss="binary_crossentropy",
-        default_metrics=("accuracy", "auc"),
-        losses=_PROBABILITY_LOSSES,
-        metrics=_PROBABILITY_METRICS,
-        label_dtype="float32",
-        missing_value="nan",
-        elementwise=True,
-        label_rule="unit_interval",
-    ),
-    TaskKind(
-        "regression",
-        "Real values with `classes` output units; labels are floats (NaN = missing).",
-        activation="linear",
-        default_loss="mean_squared_error",
-        default_metrics=("mae",),
-        losses=("mean_squared_error", "mean_absolute_error", "huber", "log_cosh",
-                "mean_absolute_percentage_error", "mean_squared_logarithmic_error"),
-        metrics=("mae", "mse", "rmse", "mean_absolute_percentage_error",
-                 "mean_squared_logarithmic_error", "log_cosh_error"),
-        label_dtype="float32",
-        missing_value="nan",
-        elementwise=True,
-    ),
-):
-    TASK_KINDS.register(_kind.name, _kind)
 
 
 @functools.lru_cache(maxsize=None)
@@ -213,6 +114,8 @@ def check_metric(task_name: str, kind: TaskKind, metric) -> None:
     >>> check_metric("digit", TASK_KINDS.get("classification"), "top_3_accuracy")
     """
     allowed = ", ".join(kind.metrics).replace("top_K_accuracy", "top_<k>_accuracy")
+    if isinstance(metric, str) and metric in kind.own_metrics:
+        return
     try:
         identity = _metric_identity(metric) if isinstance(metric, str) and metric else None
     except (ValueError, TypeError):  # not a Keras name, or one that cannot be built from a name
@@ -223,7 +126,8 @@ def check_metric(task_name: str, kind: TaskKind, metric) -> None:
             f"Task '{task_name}': unknown metric {metric!r}; a '{kind.name}' task can be scored "
             f"by {allowed}. Received: metric={metric!r}",
         )
-    fitting = {_metric_identity(name.replace("top_K_", "top_1_")) for name in kind.metrics}
+    fitting = {_metric_identity(name.replace("top_K_", "top_1_")) for name in kind.metrics
+               if name not in kind.own_metrics}
     if identity not in fitting:
         raise OptionError(
             "metrics",
@@ -238,10 +142,12 @@ class Task:
 
     Args:
         name: str. Key of the task's output and label; a Python identifier.
-        kind: str. A registered task kind: "classification", "binary",
-            "multilabel" or "regression".
-        classes: int. Number of classes (classification), labels
-            (multilabel) or output units (regression). Binary tasks have 1.
+        kind: str. A registered task kind (`mtl-zoo list`): "classification",
+            "binary", "multilabel", "regression", "tagging", "bbox",
+            "segmentation", "dense_regression", ...
+        classes: int. Number of classes (classification, tagging,
+            segmentation), labels (multilabel) or output units (regression,
+            dense regression). Binary tasks have 1, box tasks 4.
             Defaults to 1.
         loss: str. Keras loss name. Defaults to the kind's loss.
         metrics: sequence of str. Metric names ("accuracy", "auc", "mae",
@@ -250,7 +156,15 @@ class Task:
         loss_weight: float. Weight of the task's loss in the total loss.
             Defaults to 1.0.
         head_units: sequence of int. Hidden layer widths of the task's head
-            before its output layer. Defaults to none.
+            before its output layer (for per-pixel kinds, the decoder's
+            convolution widths). Defaults to none.
+        class_names: sequence of str or None. One name per class, in index
+            order (tagging tasks need their IOB2 tag names, e.g. "O",
+            "B-PER", "I-PER", for entity F1). Defaults to None.
+        output_size: sequence of two ints or None. `(height, width)` of a
+            per-pixel task's output; only per-pixel kinds take it. Defaults
+            to None (the resolution of the trunk's stem output, i.e. the
+            model's image input).
 
     Example:
 
@@ -265,6 +179,8 @@ class Task:
     metrics: Optional[Sequence[str]] = None
     loss_weight: float = 1.0
     head_units: Sequence[int] = ()
+    class_names: Optional[Sequence[str]] = None
+    output_size: Optional[Sequence[int]] = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not _NAME_PATTERN.match(self.name):
@@ -280,7 +196,7 @@ class Task:
                 f"Task '{self.name}' of kind '{self.kind}' has exactly {kind.fixed_units} "
                 f"output; drop `classes`. Received: classes={self.classes}",
             )
-        minimum = 2 if self.kind == "classification" else 1
+        minimum = kind.minimum_classes
         if not _is_integer(self.classes) or self.classes < minimum:
             raise OptionError(
                 "classes",
@@ -302,8 +218,18 @@ class Task:
                 f"Task '{self.name}' needs positive integer head_units (hidden layer widths). "
                 f"Received: head_units={self.head_units!r}",
             )
+        self._check_class_names(kind)
+        if self.output_size is not None:
+            if (isinstance(self.output_size, (str, bytes)) or len(self.output_size) != 2
+                    or not all(_is_integer(size) and size >= 1 for size in self.output_size)):
+                raise OptionError(
+                    "output_size",
+                    f"Task '{self.name}' takes output_size as two positive integers (height, width). "
+                    f"Received: output_size={self.output_size!r}",
+                )
+            object.__setattr__(self, "output_size", tuple(int(size) for size in self.output_size))
         loss = kind.default_loss if self.loss is None else self.loss
-        metrics = kind.default_metrics if self.metrics is None else self.metrics
+        metrics = kind.default_metrics_for(self) if self.metrics is None else self.metrics
         if isinstance(metrics, (str, bytes)):
             raise OptionError(
                 "metrics",
@@ -320,6 +246,27 @@ class Task:
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "metrics", tuple(metrics))
         object.__setattr__(self, "head_units", tuple(int(u) for u in self.head_units))
+        kind.check_task(self)
+
+    def _check_class_names(self, kind: TaskKind) -> None:
+        if self.class_names is None:
+            return
+        names = self.class_names
+        if (isinstance(names, (str, bytes)) or not all(isinstance(name, str) and name for name in names)
+                or len(set(names)) != len(names)):
+            raise OptionError(
+                "class_names",
+                f"Task '{self.name}' takes class_names as a list of distinct non-empty strings. "
+                f"Received: class_names={names!r}",
+            )
+        units = kind.fixed_units or self.classes
+        if len(names) != units:
+            raise OptionError(
+                "class_names",
+                f"Task '{self.name}' has {units} classes but {len(names)} class_names; give one name per "
+                f"class. Received: class_names={list(names)!r}",
+            )
+        object.__setattr__(self, "class_names", tuple(names))
 
     @property
     def kind_spec(self) -> TaskKind:
@@ -336,6 +283,9 @@ class Task:
         config = dataclasses.asdict(self)
         config["metrics"] = list(self.metrics)
         config["head_units"] = list(self.head_units)
+        for field in ("class_names", "output_size"):
+            if config[field] is not None:
+                config[field] = list(config[field])
         return config
 
     @classmethod

@@ -182,7 +182,7 @@ def label_vocabulary(kind: str, series: pd.Series) -> Optional[tuple]:
     >>> label_vocabulary("binary", pd.Series([1.0, 0.0])) is None
     True
     """
-    if kind not in ("classification", "binary") or is_numeric(series):
+    if _column_type(kind) not in ("class_index", "binary") or is_numeric(series):
         return None
     return tuple(sorted(set(as_strings(series).tolist()) - {""}))
 
@@ -191,7 +191,8 @@ def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optiona
     """Converts a label column to a task's labels; empty cells become missing labels.
 
     Args:
-        kind: str. "classification", "binary" or "regression".
+        kind: str. A task kind whose labels fit in one column (its
+            `TaskKind.column`: "classification", "binary", "regression").
         classes: int. Number of classes (classification).
         series: `pd.Series`. The column.
         vocabulary: tuple or None. Class names (from `label_vocabulary` on the
@@ -207,40 +208,48 @@ def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optiona
     >>> label_values("binary", 1, pd.Series([1, None, 0]), None, "a.csv: column 'clicked'").tolist()
     [1.0, nan, 0.0]
     """
-    if kind not in ("classification", "binary", "regression"):
+    column = _column_type(kind)
+    if column is None:
         raise DataError(
             f"{where}: a {kind} task cannot read its labels from one column of a file; use one binary task "
             f"per label. Received: kind={kind!r}"
         )
     if vocabulary is not None:
-        return _vocabulary_indices(kind, series, vocabulary, where)
+        return _vocabulary_indices(column, series, vocabulary, where)
     expected = {
-        "classification": f"classification labels are class indices 0..{classes - 1} or class names "
-                          "written as strings in every split",
-        "binary": "binary labels are 0 or 1 (or two names written as strings in every split)",
-        "regression": "regression labels are numbers",
-    }[kind]
+        "class_index": f"{kind} labels are class indices 0..{classes - 1} or class names "
+                       "written as strings in every split",
+        "binary": f"{kind} labels are 0 or 1 (or two names written as strings in every split)",
+        "number": f"{kind} labels are numbers",
+    }[column]
     numbers = _numbers(series, where, expected)
     values = numbers.to_numpy()
     present = ~np.isnan(values)
-    if kind == "classification":
+    if column == "class_index":
         bad = present & ((values != np.round(values)) | (values < 0) | (values >= classes))
         message = f"class indices must be whole numbers from 0 to {classes - 1} (the task has classes: {classes})"
-    elif kind == "binary":
+    elif column == "binary":
         bad = present & ((values < 0) | (values > 1))
-        message = "binary labels are 0 or 1 (probabilities in [0, 1] also fit)"
+        message = f"{kind} labels are 0 or 1 (probabilities in [0, 1] also fit)"
     else:
         bad = present & ~np.isfinite(values)
-        message = "regression labels must be finite numbers"
+        message = f"{kind} labels must be finite numbers"
     if bad.any():
         value = _first(series, bad)
         raise DataError(f"{where}: {_row(series, bad)} holds {value!r}; {message}. Received: {value!r}")
-    if kind == "classification":
+    if column == "class_index":
         return np.where(present, values, -1).astype("int32")
     return values.astype("float32")
 
 
-def _vocabulary_indices(kind: str, series: pd.Series, vocabulary: tuple, where: str) -> np.ndarray:
+def _column_type(kind: str) -> Optional[str]:
+    """What one label column of task kind `kind` becomes (`TaskKind.column`), or None."""
+    from mtl_zoo.registry import TASK_KINDS
+
+    return TASK_KINDS.get(kind).column
+
+
+def _vocabulary_indices(column: str, series: pd.Series, vocabulary: tuple, where: str) -> np.ndarray:
     text = as_strings(series)
     index = {name: position for position, name in enumerate(vocabulary)}
     codes = np.array([index.get(name, -1) for name in text.tolist()], dtype="int64")
@@ -252,6 +261,6 @@ def _vocabulary_indices(kind: str, series: pd.Series, vocabulary: tuple, where: 
             f"(classes: {', '.join(vocabulary)}); every class must appear in the training split. "
             f"Received: {value!r}"
         )
-    if kind == "classification":
+    if column == "class_index":
         return codes.astype("int32")
     return np.where(codes >= 0, codes, np.nan).astype("float32")

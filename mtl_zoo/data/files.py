@@ -279,23 +279,24 @@ def _label_spec(label: LabelColumn, vocabulary: Optional[tuple], table: Table, o
     from mtl_zoo.registry import TASK_KINDS
 
     where = _where(table, label.column, label.field)
-    if label.kind not in ("classification", "binary", "regression"):
+    kind = TASK_KINDS.get(label.kind)
+    if kind.column is None:
         raise DataError(f"{where}: a {label.kind} task cannot read its labels from one column; use one binary "
                         f"task per label. Received: kind={label.kind!r}")
-    if label.kind == "regression" and label.classes != 1:
-        raise DataError(f"{where}: a regression task reading one column has one output unit; set classes "
+    if kind.column == "number" and label.classes != 1:
+        raise DataError(f"{where}: a {label.kind} task reading one column has one output unit; set classes "
                         f"to 1. Received: classes={label.classes}")
-    expected = {"classification": label.classes, "binary": 2}.get(label.kind)
+    expected = {"class_index": label.classes, "binary": 2}.get(kind.column)
     if vocabulary is not None and len(vocabulary) != expected:
         what = "more" if len(vocabulary) > expected else "fewer"
-        fix = (f"set the task's classes to {len(vocabulary)}" if label.kind == "classification"
+        fix = (f"set the task's classes to {len(vocabulary)}" if kind.column == "class_index"
                else "a binary label takes two values (or 0 and 1)")
         raise DataError(
             f"{where}: {len(vocabulary)} classes in {origin} ({_listed(vocabulary)}), {what} than "
             f"the task's {expected}; {fix}. Received: classes={label.classes}"
         )
-    classes = label.classes if label.kind == "classification" else 1
-    return LabelSpec(label.kind, classes, TASK_KINDS.get(label.kind).missing_value, vocabulary)
+    classes = label.classes if kind.column == "class_index" else 1
+    return LabelSpec(label.kind, classes, kind.missing_value, vocabulary)
 
 
 def table_source(name: str, description: str, tables: dict, columns: dict, labels: list,

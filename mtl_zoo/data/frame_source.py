@@ -66,9 +66,9 @@ def label_values(frame: pd.DataFrame, column: str, spec: LabelSpec) -> np.ndarra
     >>> label_values(pd.DataFrame({"grade": [2, -1]}), "grade", LabelSpec("classification", 7, "-1")).tolist()
     [2, -1]
     """
-    if spec.kind == "classification":
-        return frame[column].to_numpy(dtype=np.int32)
-    return frame[column].to_numpy(dtype=np.float32)
+    from mtl_zoo.registry import TASK_KINDS
+
+    return frame[column].to_numpy(dtype=np.dtype(TASK_KINDS.get(spec.kind).label_dtype))
 
 
 def frame_dataset(frame: pd.DataFrame, inputs: dict, labels: dict):

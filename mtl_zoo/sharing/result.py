@@ -9,7 +9,11 @@ accepts as is). Some need more, and say so through a `SharingResult`:
 - **composed outputs**: a function applied to the heads' outputs that adds or
   replaces outputs (ESMM's `ctcvr = ctr * cvr`);
 - **extra outputs**: tensors exposed as model outputs without any loss (an
-  MMoE's gate weights), so they appear in `predict` and in the SavedModel.
+  MMoE's gate weights), so they appear in `predict` and in the SavedModel;
+- **feature maps**: each task's block outputs along its own path, shallow to
+  deep, for heads that tap intermediate stages (per-pixel decoders, per-token
+  heads). Hard sharing reports them; a scheme that does not gives its heads
+  the final features only.
 
 Which variables each task uses is not reported by the scheme: it is read off
 the built network (`mtl_zoo.sharing_map`), so it is right for every scheme.
@@ -88,12 +92,19 @@ class SharingResult:
             in it). Defaults to None (the head outputs are final).
         extra_outputs: dict. Name -> tensor exposed as an output with no
             loss (e.g. gate weights). Defaults to none.
+        feature_maps: dict or None. Task name -> the outputs of the blocks
+            along that task's own path through the trunk, shallow to deep
+            (the last one is the task's features), so per-token and
+            per-pixel heads can tap intermediate stages; the builder puts the
+            stem's output in front. None when the scheme cannot report them
+            (its heads then get the final features only). Defaults to None.
     """
 
     features: dict
     extra_heads: dict = dataclasses.field(default_factory=dict)
     compose: Optional[Callable[[dict], dict]] = None
     extra_outputs: dict = dataclasses.field(default_factory=dict)
+    feature_maps: Optional[dict] = None
 
     @classmethod
     def of(cls, value) -> "SharingResult":

@@ -108,7 +108,7 @@ def test_a_keras_round_trip_keeps_the_projection_and_the_term(tmp_path):
 
 def test_any_scheme_with_alignment_of_equal_widths_passes_the_contract(tmp_path):
     def scheme(features, trunk, tasks):
-        return apply_feature_alignment(hard_sharing(features, trunk, tasks, shared_depth=1),
+        return apply_feature_alignment(hard_sharing(features, trunk, tasks, shared_depth=1).features,
                                        {"tasks": ["value", "digit"], "weight": 0.5})
 
     model = make(scheme)

@@ -1,0 +1,17 @@
+"""Task kinds: one module per kind, each registering a `TaskKind` in `TASK_KINDS`.
+
+Sentence-level kinds: `classification`, `binary`, `multilabel`,
+`regression`. Per-token: `tagging`. Boxes: `bbox`. Per-pixel:
+`segmentation` and `dense_regression`. A new kind is one module that
+registers a `TaskKind` (subclass it to change the head, the label layout or
+the metrics) plus its import here or in a plugin.
+"""
+
+from mtl_zoo.kinds import base
+from mtl_zoo.kinds import classification
+from mtl_zoo.kinds import binary
+from mtl_zoo.kinds import multilabel
+from mtl_zoo.kinds import regression
+from mtl_zoo.kinds import tagging
+
+__all__ = ["base", "classification", "binary", "multilabel", "regression", "tagging"]
