@@ -13,5 +13,8 @@ from mtl_zoo.kinds import binary
 from mtl_zoo.kinds import multilabel
 from mtl_zoo.kinds import regression
 from mtl_zoo.kinds import tagging
+from mtl_zoo.kinds import bbox
+from mtl_zoo.kinds import segmentation
+from mtl_zoo.kinds import dense_regression
 
-__all__ = ["base", "classification", "binary", "multilabel", "regression", "tagging"]
+__all__ = ["base", "classification", "binary", "multilabel", "regression", "tagging", "bbox", "segmentation", "dense_regression"]
