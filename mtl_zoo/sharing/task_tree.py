@@ -31,9 +31,12 @@ Example:
 >>> from mtl_zoo.sharing.task_tree import task_tree
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 3)
 >>> tasks = [Task("a", "regression"), Task("b", "regression"), Task("c", "regression")]
->>> features = task_tree(keras.Input((3,)), trunk, tasks, groups=[["a", "b", "c"], [["a", "b"], ["c"]]])
+>>> result = task_tree(keras.Input((3,)), trunk, tasks, groups=[["a", "b", "c"], [["a", "b"], ["c"]]])
+>>> features, maps = result.features, result.feature_maps
 >>> features["a"] is features["b"], features["a"] is features["c"]
 (False, False)
+>>> maps["a"][1] is maps["b"][1], maps["a"][1] is maps["c"][1]
+(True, False)
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from typing import List, Union
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.result import SharingResult
 
 # One entry per level: a list of task names (one group), or a list of groups.
 Groups = List[Union[List[str], List[List[str]]]]
@@ -135,7 +139,7 @@ def group_names(level_groups, task_names) -> list:
 
 
 @SHARING_SCHEMES.register("task_tree")
-def task_tree(features, trunk, tasks, groups: Groups) -> dict:
+def task_tree(features, trunk, tasks, groups: Groups) -> SharingResult:
     """Gives each group of tasks at each level its own copy of that level's block.
 
     Args:
@@ -149,13 +153,17 @@ def task_tree(features, trunk, tasks, groups: Groups) -> dict:
             one given are per task.
 
     Returns:
-        Dict task name -> the task's features before its head.
+        A `SharingResult`: each task's features before its head, and its
+        feature maps (the output of the block of its group at every level).
     """
     task_names = [task.name for task in tasks]
     levels = parse_groups(groups, task_names, trunk.num_blocks)
     current = {name: features for name in task_names}  # each task's tensor at the current level
+    feature_maps = {name: [] for name in task_names}
     for index, level_groups in enumerate(levels):
         for group, prefix in zip(level_groups, group_names(level_groups, task_names)):
             output = trunk.blocks[index](f"{prefix}_block_{index + 1}")(current[group[0]])
             current.update({name: output for name in group})
-    return current
+            for name in group:
+                feature_maps[name].append(output)
+    return SharingResult(features=current, feature_maps=feature_maps)
