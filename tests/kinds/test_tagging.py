@@ -171,3 +171,26 @@ def test_a_scheme_without_feature_maps_is_named_in_a_one_line_error():
     assert "\n" not in str(error.value) and "token-level feature map" in str(error.value)
     with pytest.raises(FeatureMapError):
         build_head(Task("ner", "tagging", classes=5), keras.Input((8,)))
+
+
+def test_the_text_trunk_serves_a_tagging_and_a_sentence_task_from_one_encoder():
+    from mtl_zoo.builders import build_model
+    from mtl_zoo.data.source import InputSpec
+    from mtl_zoo.trunks.text import text
+
+    keras.utils.set_random_seed(0)
+    inputs = {"title": InputSpec((), "string")}
+    trunk = text(inputs, num_blocks=1, sequence_length=6, embedding_dim=8)
+    titles = ["the big sleep", "big fish", "a man", "the big lebowski fish"] * 4
+    trunk.adapt(tf.data.Dataset.from_tensor_slices({"title": titles}))
+    tasks = [Task("ner", "tagging", classes=3, class_names=["O", "B-X", "I-X"]), Task("genre", "classification", 2)]
+    model = build_model(inputs, trunk, tasks, shared_depth=2)
+    # the tagging head reads the encoder block's tokens, not the pooled block after it
+    assert model.network.get_layer("ner").input is model.network.get_layer("shared_block_1").output
+    tags = np.full((16, 6), -1, "int32")
+    for row, title in enumerate(titles):
+        tags[row, :len(title.split())] = np.arange(len(title.split())) % 3
+    data = tf.data.Dataset.from_tensor_slices(({"title": titles}, {"ner": tags, "genre": np.arange(16) % 2}))
+    model.compile(optimizer="adam")
+    history = model.fit(data.batch(8), epochs=2, verbose=0).history
+    assert np.isfinite(history["ner_loss"]).all() and history["ner_loss"][-1] < history["ner_loss"][0]
