@@ -78,7 +78,8 @@ def build_network(
         except FeatureMapError as error:
             scheme_name = sharing if isinstance(sharing, str) else getattr(sharing, "__name__", repr(sharing))
             reported = "reports no feature maps" if maps is None else "reports no such map for it"
-            raise FeatureMapError(f"{error} Sharing scheme '{scheme_name}' {reported}; use sharing 'hard'. "
+            raise FeatureMapError(f"{error} Sharing scheme '{scheme_name}' {reported}; use a scheme that reports "
+                                  f"them (hard, task_tree, mtan). "
                                   f"Received: sharing={scheme_name!r}") from None
     if result.compose is not None:
         outputs = dict(result.compose(outputs))

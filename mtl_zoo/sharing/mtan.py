@@ -13,7 +13,9 @@ layers on vectors); the first block's mask reads `s_1` alone. `align` brings
 the previous attended features to `s_i`'s layout: unchanged when the spatial
 sizes match, resized (bilinear, which is 2x2 average pooling for a halving)
 between feature maps, averaged over the spatial axes when `s_i` is a vector.
-The task's features are its attended output of the last block.
+The task's features are its attended output of the last block; its feature
+maps (for per-pixel and per-token heads) are its attended outputs of every
+block, shallow to deep.
 
 This follows the paper with opaque blocks: the paper reads the mask from a
 block's intermediate features and passes the previous attended features
@@ -36,9 +38,9 @@ Example:
 >>> from mtl_zoo.sharing.mtan import mtan
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)
 >>> tasks = [Task("a", "regression"), Task("b", "regression")]
->>> features = mtan(keras.Input((3,)), trunk, tasks)
->>> sorted(features), features["a"].shape
-(['a', 'b'], (None, 4))
+>>> result = mtan(keras.Input((3,)), trunk, tasks)
+>>> sorted(result.features), result.features["a"].shape, len(result.feature_maps["a"])
+(['a', 'b'], (None, 4), 2)
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ import keras
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.result import SharingResult
 
 _GLOBAL_POOLING = {
     3: keras.layers.GlobalAveragePooling1D,
@@ -87,7 +90,7 @@ def attend(shared, previous, prefix: str, units: Optional[int]):
 
 
 @SHARING_SCHEMES.register("mtan")
-def mtan(features, trunk, tasks, attention_units: Optional[int] = None) -> dict:
+def mtan(features, trunk, tasks, attention_units: Optional[int] = None) -> SharingResult:
     """A shared column of every trunk block, read by per-task attention modules.
 
     Args:
@@ -98,7 +101,8 @@ def mtan(features, trunk, tasks, attention_units: Optional[int] = None) -> dict:
             module. Defaults to None (the attended block's channels).
 
     Returns:
-        Dict task name -> the task's attended features of the last block.
+        A `SharingResult`: each task's attended features of the last block,
+        and its attended features of every block as its feature maps.
     """
     if attention_units is not None and (
         isinstance(attention_units, bool) or not isinstance(attention_units, int) or attention_units < 1
@@ -113,10 +117,12 @@ def mtan(features, trunk, tasks, attention_units: Optional[int] = None) -> dict:
     for index, block in enumerate(trunk.blocks, start=1):
         x = block(f"shared_block_{index}")(x)
         shared.append(x)
-    per_task = {}
+    per_task, feature_maps = {}, {}
     for task in tasks:
-        attended = None
+        attended, maps = None, []
         for index, block_output in enumerate(shared, start=1):
             attended = attend(block_output, attended, f"{task.name}_attention_{index}", attention_units)
+            maps.append(attended)
         per_task[task.name] = attended
-    return per_task
+        feature_maps[task.name] = maps
+    return SharingResult(features=per_task, feature_maps=feature_maps)

@@ -95,3 +95,19 @@ def test_a_tiny_conv_model_trains_round_trips_and_exports(conv_model, tmp_path):
     history = check_model(conv_model, {"image": images}, labels, tmp_path, epochs=2)
     assert np.isfinite(history["loss"]).all()
     assert 0.0 <= history["mask_mean_iou"][-1] <= 1.0 and np.isfinite(history["depth_abs_rel"][-1])
+
+
+def test_mtan_feeds_the_decoder_its_attended_maps_and_mmoe_is_refused_by_name():
+    from mtl_zoo.builders import build_network
+    from mtl_zoo.heads import FeatureMapError
+
+    inputs = {"image": InputSpec((8, 8, 1))}
+    trunk = vision_conv(inputs, filters=[4, 4], dense_units=[8])
+    tasks = [SEGMENTATION, Task("count", "classification", classes=2)]
+    network = build_network(inputs, trunk, tasks, sharing="mtan")
+    assert tuple(network.output["mask"].shape) == (None, 8, 8, 3)
+    skips = [network.get_layer(f"mask_decoder_skip_{index}").input[1].name for index in (1, 2)]
+    assert skips[0] == network.get_layer("mask_attention_1").output.name
+    with pytest.raises(FeatureMapError, match="'mmoe'") as error:
+        build_network(inputs, trunk, tasks, sharing="mmoe")
+    assert "\n" not in str(error.value)
