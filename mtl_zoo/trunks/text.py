@@ -34,10 +34,37 @@ from keras import ops
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import TRUNKS
 from mtl_zoo.trunks.base import Trunk
-from mtl_zoo.trunks.columns import TextColumn
+from mtl_zoo.trunks.columns import adapt_in_graph
 
 ENCODERS = ("transformer", "bilstm")
-POOLINGS = ("mean", "none")
+POOLINGS = ("mean", "mean_max", "none")
+STANDARDIZATIONS = ("lower_and_strip_punctuation", "lower", "none")
+# The punctuation `TextVectorization` strips with standardize="lower_and_strip_punctuation".
+PUNCTUATION_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+
+
+def standardize_text(strings, standardize: str):
+    """The strings as `TextVectorization(standardize=...)` sees them before it splits on whitespace.
+
+    Args:
+        strings: string tensor.
+        standardize: str. "lower_and_strip_punctuation", "lower" or "none".
+
+    Example:
+
+    >>> standardize_text(["Hello, World!"], "lower_and_strip_punctuation").numpy().tolist()
+    [b'hello world']
+    >>> standardize_text(["U.N. , Rome"], "none").numpy().tolist()
+    [b'U.N. , Rome']
+    """
+    import tensorflow as tf
+
+    strings = tf.convert_to_tensor(strings, dtype=tf.string)
+    if standardize in ("lower", "lower_and_strip_punctuation"):
+        strings = tf.strings.lower(strings)
+    if standardize == "lower_and_strip_punctuation":
+        strings = tf.strings.regex_replace(strings, PUNCTUATION_REGEX, "")
+    return strings
 
 
 @keras.saving.register_keras_serializable(package="mtl_zoo")
@@ -89,6 +116,94 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             "vocabulary_size": self.vocabulary_size,
             "sequence_length": self.sequence_length,
             "embedding_dim": self.embedding_dim,
+        }
+
+
+@keras.saving.register_keras_serializable(package="mtl_zoo")
+class SubwordEmbedding(keras.layers.Layer):
+    """Raw strings -> per word, the mean embedding of its hashed character n-grams (fastText subwords).
+
+    Each text is standardized and split on whitespace exactly as the trunk's
+    `TextVectorization` does, so word `i` here is token `i` there; the
+    first `sequence_length` words are kept. A word is wrapped in `<` and
+    `>` and cut into its character n-grams of 2 to `max_ngram` characters
+    ("big" -> "<b", "bi", "ig", "g>", "<bi", "big", "ig>"); each n-gram is
+    hashed (`tf.strings.to_hash_bucket_fast`, stable across processes) into
+    one of `num_buckets` rows of an embedding table, and the word's vector is
+    the mean of its rows. Words never seen in training still get a vector
+    from their spelling (Bojanowski et al., 2017,
+    https://arxiv.org/abs/1607.04606). Padded positions are zeros. String
+    processing is TensorFlow's (as in `TextVectorization`).
+
+    Args:
+        num_buckets: int. Rows of the n-gram embedding table.
+        sequence_length: int. Words kept per text.
+        embedding_dim: int. Embedding width.
+        max_ngram: int. Longest character n-gram. Defaults to 4.
+        standardize: str. "lower_and_strip_punctuation", "lower" or
+            "none", as the trunk's vectorizer. Defaults to
+            "lower_and_strip_punctuation".
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = SubwordEmbedding(num_buckets=64, sequence_length=4, embedding_dim=3)
+    >>> vectors = layer(np.array(["big fish", "fish"])).numpy()
+    >>> vectors.shape, bool((vectors[0, 1] == vectors[1, 0]).all()), bool((vectors[:, 2:] == 0).all())
+    ((2, 4, 3), True, True)
+    """
+
+    def __init__(self, num_buckets: int, sequence_length: int, embedding_dim: int, max_ngram: int = 4,
+                 standardize: str = "lower_and_strip_punctuation", **kwargs):
+        super().__init__(**kwargs)
+        self.num_buckets = num_buckets
+        self.sequence_length = sequence_length
+        self.embedding_dim = embedding_dim
+        self.max_ngram = max_ngram
+        self.standardize = standardize
+        self.embeddings = None
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight(
+            shape=(self.num_buckets, self.embedding_dim), initializer="uniform", name="embeddings"
+        )
+        self.built = True
+
+    def ngram_ids(self, strings):
+        """Ragged `(batch, words, n-grams)` bucket ids of each kept word's character n-grams."""
+        import tensorflow as tf
+
+        strings = tf.convert_to_tensor(strings, dtype=tf.string)
+        if strings.shape.rank > 1:
+            strings = tf.squeeze(strings, axis=-1)
+        words = tf.strings.split(standardize_text(strings, self.standardize))[:, : self.sequence_length]
+        wrapped = tf.ragged.map_flat_values(lambda values: tf.strings.join(["<", values, ">"]), words)
+        characters = tf.strings.unicode_split(wrapped, "UTF-8")
+        ngrams = tf.strings.ngrams(characters, ngram_width=list(range(2, self.max_ngram + 1)), separator="")
+        return tf.ragged.map_flat_values(tf.strings.to_hash_bucket_fast, ngrams, self.num_buckets)
+
+    def call(self, strings):
+        import tensorflow as tf
+
+        ids = self.ngram_ids(strings)
+        words = ids.values  # (all words of the batch, n-grams)
+        vectors = tf.math.unsorted_segment_mean(
+            tf.gather(self.embeddings, words.flat_values), words.value_rowids(), words.nrows()
+        )
+        per_text = tf.RaggedTensor.from_row_splits(vectors, ids.row_splits)
+        return per_text.to_tensor(0.0, shape=[None, self.sequence_length, self.embedding_dim])
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.sequence_length, self.embedding_dim)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_buckets": self.num_buckets,
+            "sequence_length": self.sequence_length,
+            "embedding_dim": self.embedding_dim,
+            "max_ngram": self.max_ngram,
+            "standardize": self.standardize,
         }
 
 
@@ -196,6 +311,44 @@ class MaskedMeanPooling(keras.layers.Layer):
         return (input_shape[0], input_shape[-1])
 
 
+@keras.saving.register_keras_serializable(package="mtl_zoo")
+class MaskedMeanMaxPooling(keras.layers.Layer):
+    """The mean and the maximum over the sequence axis of the unmasked positions, concatenated.
+
+    The mean summarizes the whole text, the maximum keeps the strongest
+    value of each feature at any one token (a keyword detector). A text
+    with no token gives zeros.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.array([[[1.0], [3.0], [100.0]]])
+    >>> MaskedMeanMaxPooling()(x, mask=np.array([[True, True, False]])).numpy().tolist()
+    [[2.0, 3.0]]
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            mask = ops.ones(ops.shape(inputs)[:2], dtype="bool")
+        weights = ops.cast(mask, inputs.dtype)[:, :, None]
+        count = ops.sum(weights, axis=1)
+        mean = ops.sum(inputs * weights, axis=1) / ops.maximum(count, 1.0)
+        lowest = ops.min(inputs) - 1.0
+        maximum = ops.max(ops.where(ops.cast(weights, "bool"), inputs, lowest), axis=1)
+        maximum = ops.where(count > 0, maximum, ops.zeros_like(maximum))
+        return ops.concatenate([mean, maximum], axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 2 * input_shape[-1])
+
+
 def _transformer_block(num_heads: int, key_dim: int, ffn_units: int, dropout: float):
     def make(prefix: str):
         return TransformerEncoderBlock(num_heads, key_dim, ffn_units, dropout, name=prefix)
@@ -216,32 +369,67 @@ def _pooling_block(prefix: str):
     return MaskedMeanPooling(name=prefix)
 
 
+def _mean_max_pooling_block(prefix: str):
+    return MaskedMeanMaxPooling(name=prefix)
+
+
 class TextStem:
-    """The stem of the `text` trunk: `TextVectorization` then token and position embeddings.
+    """The stem of the `text` trunk: `TextVectorization`, token and position embeddings, optional subwords.
 
     Args:
         name: str. The string input's name.
         max_tokens: int. Vocabulary size (padding and OOV included).
         sequence_length: int. Tokens kept per text (shorter texts are padded).
         embedding_dim: int. Embedding width.
+        standardize: str. "lower_and_strip_punctuation", "lower" or "none"
+            (texts are then split on whitespace only). Defaults to
+            "lower_and_strip_punctuation".
+        subword_buckets: int. Rows of the `SubwordEmbedding` table added to
+            each token's embedding; 0 for none. Defaults to 0.
+        subword_ngrams: int. Longest character n-gram of the subwords.
+            Defaults to 4.
+        embedding_dropout: float. Dropout on the token embeddings (padding
+            stays masked). Defaults to 0.0.
     """
 
-    def __init__(self, name: str, max_tokens: int, sequence_length: int, embedding_dim: int):
+    def __init__(self, name: str, max_tokens: int, sequence_length: int, embedding_dim: int,
+                 standardize: str = "lower_and_strip_punctuation", subword_buckets: int = 0,
+                 subword_ngrams: int = 4, embedding_dropout: float = 0.0):
         self.name = name
         self.sequence_length = sequence_length
         self.embedding_dim = embedding_dim
-        self.column = TextColumn(name, "embedding_bag", "word", 1, max_tokens, sequence_length, embedding_dim)
+        self.standardize = standardize
+        self.subword_buckets = subword_buckets
+        self.subword_ngrams = subword_ngrams
+        self.embedding_dropout = embedding_dropout
+        self.vectorizer = keras.layers.TextVectorization(
+            max_tokens=max_tokens,
+            standardize=None if standardize == "none" else standardize,
+            split="whitespace",
+            output_mode="int",
+            output_sequence_length=sequence_length,
+            name=f"{name}_vectorizer",
+        )
 
     def adapt(self, batches) -> None:
         """Learns the vocabulary of the training split's texts."""
-        self.column.adapt(batches)
+        adapt_in_graph(self.vectorizer, batches.map(lambda features: features[self.name]))
 
     def __call__(self, inputs: dict):
-        vectorizer = self.column.vectorizer
-        token_ids = vectorizer(inputs[self.name])
-        return TokenAndPositionEmbedding(
-            vectorizer.vocabulary_size(), self.sequence_length, self.embedding_dim, name=f"{self.name}_embedding"
-        )(token_ids)
+        strings = inputs[self.name]
+        embedded = TokenAndPositionEmbedding(
+            self.vectorizer.vocabulary_size(), self.sequence_length, self.embedding_dim,
+            name=f"{self.name}_embedding",
+        )(self.vectorizer(strings))
+        if self.subword_buckets:
+            subwords = SubwordEmbedding(
+                self.subword_buckets, self.sequence_length, self.embedding_dim, self.subword_ngrams,
+                self.standardize, name=f"{self.name}_subword_embedding",
+            )(strings)
+            embedded = keras.layers.Add(name=f"{self.name}_token_and_subword_embedding")([embedded, subwords])
+        if self.embedding_dropout:
+            embedded = keras.layers.Dropout(self.embedding_dropout, name=f"{self.name}_embedding_dropout")(embedded)
+        return embedded
 
 
 def _check_positive(option: str, value) -> None:
@@ -261,7 +449,11 @@ def text(
     dropout: float = 0.0,
     max_tokens: int = 10000,
     sequence_length: int = 16,
-    pooling: Literal["mean", "none"] = "mean",
+    pooling: Literal["mean", "mean_max", "none"] = "mean",
+    standardize: Literal["lower_and_strip_punctuation", "lower", "none"] = "lower_and_strip_punctuation",
+    subword_buckets: int = 0,
+    subword_ngrams: int = 4,
+    embedding_dropout: float = 0.0,
 ) -> Trunk:
     """Raw strings, vectorized in the model, through Transformer or BiLSTM encoder blocks.
 
@@ -289,7 +481,22 @@ def text(
             most frequent words of the training split). Defaults to 10000.
         sequence_length: int. Words kept per text. Defaults to 16.
         pooling: str. "mean" (one vector per text, for sentence-level
-            tasks) or "none" (one vector per token). Defaults to "mean".
+            tasks, `MaskedMeanPooling`), "mean_max" (the masked mean and
+            maximum concatenated, `MaskedMeanMaxPooling`) or "none" (one
+            vector per token). Defaults to "mean".
+        standardize: str. What the vectorizer does before splitting on
+            whitespace: "lower_and_strip_punctuation", "lower", or "none"
+            (the text's whitespace-separated tokens are the tokens, one to
+            one, as per-token tasks need). Defaults to
+            "lower_and_strip_punctuation".
+        subword_buckets: int. With a positive value, each token's embedding
+            also gets the mean embedding of its hashed character n-grams
+            (`SubwordEmbedding`, this many hash buckets), so rare and unseen
+            words are represented by their spelling. Defaults to 0 (off).
+        subword_ngrams: int. Longest character n-gram of the subwords
+            (2 to this many characters). Defaults to 4.
+        embedding_dropout: float. Dropout on the token (and subword)
+            embeddings, before the encoder blocks. Defaults to 0.0.
 
     Returns:
         A `Trunk` whose `adaptation` learns the vocabulary.
@@ -309,14 +516,33 @@ def text(
     if encoder not in ENCODERS:
         raise OptionError("encoder", f"text needs encoder 'transformer' or 'bilstm'. Received: encoder={encoder!r}")
     if pooling not in POOLINGS:
-        raise OptionError("pooling", f"text needs pooling 'mean' or 'none'. Received: pooling={pooling!r}")
+        raise OptionError(
+            "pooling", f"text needs pooling 'mean', 'mean_max' or 'none'. Received: pooling={pooling!r}"
+        )
+    if standardize not in STANDARDIZATIONS:
+        raise OptionError(
+            "standardize",
+            f"text needs standardize 'lower_and_strip_punctuation', 'lower' or 'none'. "
+            f"Received: standardize={standardize!r}",
+        )
+    if isinstance(subword_buckets, bool) or not isinstance(subword_buckets, int) or subword_buckets < 0:
+        raise OptionError(
+            "subword_buckets",
+            f"text needs an integer subword_buckets >= 0 (0 turns subwords off). "
+            f"Received: subword_buckets={subword_buckets!r}",
+        )
+    if isinstance(subword_ngrams, bool) or not isinstance(subword_ngrams, int) or subword_ngrams < 2:
+        raise OptionError(
+            "subword_ngrams", f"text needs an integer subword_ngrams >= 2. Received: subword_ngrams={subword_ngrams!r}"
+        )
     for option, value in (("num_blocks", num_blocks), ("embedding_dim", embedding_dim), ("num_heads", num_heads),
                           ("ffn_units", ffn_units), ("lstm_units", lstm_units), ("sequence_length", sequence_length)):
         _check_positive(option, value)
     if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 3:
         raise OptionError("max_tokens", f"text needs an integer max_tokens >= 3. Received: max_tokens={max_tokens!r}")
-    if not 0.0 <= dropout < 1.0:
-        raise OptionError("dropout", f"text needs 0 <= dropout < 1. Received: dropout={dropout}")
+    for option, value in (("dropout", dropout), ("embedding_dropout", embedding_dropout)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+            raise OptionError(option, f"text needs 0 <= {option} < 1. Received: {option}={value!r}")
     if encoder == "transformer" and embedding_dim % num_heads:
         raise OptionError(
             "num_heads",
@@ -324,7 +550,8 @@ def text(
             f"num_heads={num_heads}",
         )
 
-    stem = TextStem(next(iter(inputs)), max_tokens, sequence_length, embedding_dim)
+    stem = TextStem(next(iter(inputs)), max_tokens, sequence_length, embedding_dim, standardize, subword_buckets,
+                    subword_ngrams, embedding_dropout)
     if encoder == "transformer":
         block = _transformer_block(num_heads, embedding_dim // num_heads, ffn_units, dropout)
     else:
@@ -332,4 +559,6 @@ def text(
     blocks = [block] * num_blocks
     if pooling == "mean":
         blocks.append(_pooling_block)
+    elif pooling == "mean_max":
+        blocks.append(_mean_max_pooling_block)
     return Trunk(blocks=blocks, stem=stem, adaptation=stem.adapt)

@@ -70,7 +70,7 @@ def test_extra_padding_words_do_not_change_predictions():
     trunk = _adapted()
     model = build_model(INPUTS, trunk, TASKS)
     short = model.predict({"title": np.array(["big fish"], dtype=object)}, verbose=0)
-    vectorizer = trunk.stem.column.vectorizer
+    vectorizer = trunk.stem.vectorizer
     assert vectorizer(["big fish"]).numpy().tolist() == [[vectorizer(["big"]).numpy()[0, 0],
                                                          vectorizer(["fish"]).numpy()[0, 0], 0, 0, 0, 0]]
     longer = model.predict({"title": np.array(["big fish big fish big fish sleep"], dtype=object)}, verbose=0)
