@@ -26,6 +26,7 @@ from mtl_zoo.data import multi_digits, multi_mnist, source, two_digits
 from mtl_zoo.data import celeb_a, digit_scenes
 from mtl_zoo.data import census_income, loans, movielens, movielens_impressions
 from mtl_zoo.data import movie_titles
+from mtl_zoo.data import conll2003
 from mtl_zoo.data import columns, files
 from mtl_zoo.data.files import recipe_data_source
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec, load
@@ -37,6 +38,7 @@ __all__ = [
     "celeb_a",
     "census_income",
     "columns",
+    "conll2003",
     "digit_scenes",
     "files",
     "load",
