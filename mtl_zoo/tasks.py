@@ -6,6 +6,10 @@ defaults: the output activation, the loss, the metrics and how a missing label
 is written. It also says which losses fit its labels and outputs and which
 metrics can score them (`TaskKind.losses`, `TaskKind.metrics`): a task that
 names any other loss or metric is refused when it is made, not after training.
+Everything else that depends on the kind (its head, label layout, missing
+mask, metrics, table column and model card entry) is the `TaskKind`'s too:
+kinds live in `mtl_zoo.kinds`, one module each (`TaskKind` is importable
+from here as well).
 
 Example:
 

@@ -144,15 +144,14 @@ class TaskKind:
         return self.default_metrics
 
     def check_task(self, task) -> None:
-        """Raises `OptionError` if `task` sets something this kind cannot use (nothing by default).
+        """Raises `OptionError` if `task` sets something this kind cannot use (by default `output_size`).
 
         Args:
             task: `Task`. Called at the end of its validation.
         """
-        for field, value in (("output_size", getattr(task, "output_size", None)),):
-            if value is not None:
-                raise OptionError(field, f"Task '{task.name}' of kind '{self.name}' has no spatial output; drop "
-                                         f"`{field}`. Received: {field}={list(value)!r}")
+        if task.output_size is not None:
+            raise OptionError("output_size", f"Task '{task.name}' of kind '{self.name}' has no spatial output; "
+                                             f"drop `output_size`. Received: output_size={list(task.output_size)!r}")
 
     # === Head ===
 
