@@ -29,7 +29,7 @@ def test_explicit_values_win_over_kind_defaults():
     "arguments, message",
     [
         (dict(name="2bad", kind="regression"), "Python identifier"),
-        (dict(name="t", kind="ranking"), "Unknown task kind 'ranking'; available: binary, classification"),
+        (dict(name="t", kind="ranking"), "Unknown task kind 'ranking'; available: bbox, binary, classification"),
         (dict(name="t", kind="classification", classes=1), "classes >= 2"),
         (dict(name="t", kind="binary", classes=3), "exactly 1 output"),
         (dict(name="t", kind="regression", loss_weight=-1.0), "loss_weight >= 0"),
