@@ -67,7 +67,7 @@ def test_overrides_use_dotted_keys_and_task_names():
     "edit, expected",
     [
         (lambda d: d["tasks"][0].update(kind="clasification"),
-         "tasks[0].kind: unknown task kind 'clasification'; allowed: binary, classification, multilabel, regression"),
+         "tasks[0].kind: unknown task kind 'clasification'; allowed: bbox, binary, classification, dense_regression, multilabel, regression, segmentation, tagging"),
         (lambda d: d["model"].update(sharing="sideways"), "model.sharing: unknown sharing scheme 'sideways'; allowed: "),
         (lambda d: d["training"].pop("epochs"), "training.epochs: required field is missing"),
         (lambda d: d["training"].update(epochs=0), "training.epochs: Input should be greater than or equal to 1. Received: 0"),
