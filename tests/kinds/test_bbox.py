@@ -66,3 +66,14 @@ def test_a_box_head_trains_round_trips_and_exports(tmp_path):
     history = check_model(MultiTaskModel(network, [TASK]), {"image": rng.random((16, 6, 6, 1), "float32")},
                           {"box": labels}, tmp_path, epochs=2)
     assert np.isfinite(history["loss"]).all() and 0.0 <= history["box_iou"][-1] <= 1.0
+
+
+def test_an_invalid_box_names_the_task_and_the_box_rule():
+    from mtl_zoo.errors import InvalidLabelError
+    from mtl_zoo.label_checks import InvalidLabelCounts
+
+    counts = InvalidLabelCounts([TASK])
+    counts.update_state([1.0])
+    with pytest.raises(InvalidLabelError, match=r"Task box .*y_min <= y_max") as error:
+        counts.raise_if_invalid()
+    assert "\n" not in str(error.value)
