@@ -21,7 +21,7 @@ import keras
 from mtl_zoo.heads import FeatureMapError, build_head
 from mtl_zoo.registry import SHARING_SCHEMES
 from mtl_zoo.sharing.alignment import apply_feature_alignment
-from mtl_zoo.sharing.result import SharingResult
+from mtl_zoo.sharing.result import SharingResult, schemes_reporting_feature_maps
 from mtl_zoo.tasks import check_unique_names
 
 
@@ -79,7 +79,7 @@ def build_network(
             scheme_name = sharing if isinstance(sharing, str) else getattr(sharing, "__name__", repr(sharing))
             reported = "reports no feature maps" if maps is None else "reports no such map for it"
             raise FeatureMapError(f"{error} Sharing scheme '{scheme_name}' {reported}; use a scheme that reports "
-                                  f"them (hard, task_tree, mtan). "
+                                  f"them ({', '.join(schemes_reporting_feature_maps())}). "
                                   f"Received: sharing={scheme_name!r}") from None
     if result.compose is not None:
         outputs = dict(result.compose(outputs))

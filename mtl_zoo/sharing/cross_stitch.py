@@ -15,6 +15,8 @@ identity: `alpha[i, i] = self_weight` and `alpha[i, j] = (1 - self_weight) /
 independent columns.
 
 Task `t`'s blocks are named `{t}_block_{i}`, the units `cross_stitch_{i}`.
+A task's feature maps are its column after each unit (what its next block
+reads), shallow to deep.
 
 Options:
     self_weight: float in (0, 1]. Initial weight of a column on itself.
@@ -28,9 +30,9 @@ Example:
 >>> from mtl_zoo.sharing.cross_stitch import cross_stitch
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)
 >>> tasks = [Task("a", "regression"), Task("b", "regression")]
->>> features = cross_stitch(keras.Input((3,)), trunk, tasks, self_weight=0.8)
->>> sorted(features)
-['a', 'b']
+>>> result = cross_stitch(keras.Input((3,)), trunk, tasks, self_weight=0.8)
+>>> sorted(result.features), len(result.feature_maps["a"])
+(['a', 'b'], 2)
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from keras import ops
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.result import SharingResult, reports_feature_maps
 
 
 def near_identity(num_columns: int, num_channels: int, self_weight: float) -> np.ndarray:
@@ -98,7 +101,8 @@ class CrossStitch(keras.layers.Layer):
 
 
 @SHARING_SCHEMES.register("cross_stitch")
-def cross_stitch(features, trunk, tasks, self_weight: float = 0.9) -> dict:
+@reports_feature_maps
+def cross_stitch(features, trunk, tasks, self_weight: float = 0.9) -> SharingResult:
     """Per-task columns of every trunk block, mixed by a cross-stitch unit after each block.
 
     Args:
@@ -109,7 +113,8 @@ def cross_stitch(features, trunk, tasks, self_weight: float = 0.9) -> dict:
             itself in every unit. Defaults to 0.9.
 
     Returns:
-        Dict task name -> the task's features before its head.
+        A `SharingResult`: each task's features before its head, and its
+        feature maps (its column after every cross-stitch unit).
     """
     if isinstance(self_weight, bool) or not isinstance(self_weight, (int, float)) or not (
         math.isfinite(self_weight) and 0 < self_weight <= 1
@@ -120,7 +125,10 @@ def cross_stitch(features, trunk, tasks, self_weight: float = 0.9) -> dict:
             f"Received: self_weight={self_weight!r}",
         )
     columns = [features] * len(tasks)
+    feature_maps = {task.name: [] for task in tasks}
     for index, block in enumerate(trunk.blocks, start=1):
         columns = [block(f"{task.name}_block_{index}")(x) for task, x in zip(tasks, columns)]
         columns = CrossStitch(self_weight, name=f"cross_stitch_{index}")(columns)
-    return {task.name: column for task, column in zip(tasks, columns)}
+        for task, column in zip(tasks, columns):
+            feature_maps[task.name].append(column)
+    return SharingResult(features={task.name: column for task, column in zip(tasks, columns)}, feature_maps=feature_maps)

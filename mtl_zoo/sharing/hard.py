@@ -30,7 +30,7 @@ from typing import Optional
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
-from mtl_zoo.sharing.result import SharingResult, mark_shared_representation
+from mtl_zoo.sharing.result import SharingResult, mark_shared_representation, reports_feature_maps
 
 
 def check_depth(name: str, depth: int, num_blocks: int) -> None:
@@ -44,6 +44,7 @@ def check_depth(name: str, depth: int, num_blocks: int) -> None:
 
 
 @SHARING_SCHEMES.register("hard")
+@reports_feature_maps
 def hard_sharing(features, trunk, tasks, shared_depth: Optional[int] = None) -> SharingResult:
     """Shares the first `shared_depth` trunk blocks; copies the rest per task.
 

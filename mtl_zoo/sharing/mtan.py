@@ -51,7 +51,7 @@ import keras
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
-from mtl_zoo.sharing.result import SharingResult
+from mtl_zoo.sharing.result import SharingResult, reports_feature_maps
 
 _GLOBAL_POOLING = {
     3: keras.layers.GlobalAveragePooling1D,
@@ -90,6 +90,7 @@ def attend(shared, previous, prefix: str, units: Optional[int]):
 
 
 @SHARING_SCHEMES.register("mtan")
+@reports_feature_maps
 def mtan(features, trunk, tasks, attention_units: Optional[int] = None) -> SharingResult:
     """A shared column of every trunk block, read by per-task attention modules.
 

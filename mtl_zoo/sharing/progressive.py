@@ -23,6 +23,11 @@ weights and are frozen, so training the new model changes only the new
 task's column and head. Because of the stopped gradients,
 `MultiTaskModel.variable_tasks` reports every column as private to its task.
 
+A task's feature maps are its column's activations after each block's
+lateral connection (what its next block, or its head, reads), shallow to
+deep; per-pixel and per-token heads decode them, also for a column that
+`add_task` adds.
+
 Layer names: `{task}_block_{i}` (column blocks), `{task}_lateral_{i}` (the
 lateral connection adding earlier columns' block-i outputs to column
 `task`'s); the first task's column has no lateral connections.
@@ -37,8 +42,9 @@ Example:
 >>> from mtl_zoo.sharing.progressive import progressive
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)
 >>> tasks = [Task("a", "regression"), Task("b", "regression")]
->>> sorted(progressive(keras.Input((3,)), trunk, tasks))
-['a', 'b']
+>>> result = progressive(keras.Input((3,)), trunk, tasks)
+>>> sorted(result.features), len(result.feature_maps["b"])
+(['a', 'b'], 2)
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ import keras
 from keras import ops
 
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.result import SharingResult, reports_feature_maps
 
 
 @keras.saving.register_keras_serializable(package="mtl_zoo")
@@ -95,21 +102,25 @@ def add_column(features, blocks, task_name: str, earlier: list) -> tuple:
             output.
 
     Returns:
-        `(block_outputs, features)`: this column's block outputs (for later
-        columns' lateral connections) and the features its head takes.
+        `(block_outputs, feature_maps)`: this column's block outputs (for
+        later columns' lateral connections) and its activations after each
+        lateral connection (its feature maps; the last one is the features
+        its head takes).
     """
-    outputs = []
+    outputs, maps = [], []
     x = features
     for index, block in enumerate(blocks):
         x = block(f"{task_name}_block_{index + 1}")(x)
         outputs.append(x)
         if earlier:
             x = LateralConnection(name=f"{task_name}_lateral_{index + 1}")([x] + [column[index] for column in earlier])
-    return outputs, x
+        maps.append(x)
+    return outputs, maps
 
 
 @SHARING_SCHEMES.register("progressive")
-def progressive(features, trunk, tasks) -> dict:
+@reports_feature_maps
+def progressive(features, trunk, tasks) -> SharingResult:
     """One column per task, in task order; column k reads columns 0..k-1 laterally.
 
     Args:
@@ -118,13 +129,14 @@ def progressive(features, trunk, tasks) -> dict:
         tasks: list of `Task`. Column order; add later tasks with `add_task`.
 
     Returns:
-        Dict task name -> the task's features before its head.
+        A `SharingResult`: each task's features before its head, and its
+        feature maps (its column's activations after each lateral connection).
     """
-    columns, per_task = [], {}
+    columns, feature_maps = [], {}
     for task in tasks:
-        outputs, per_task[task.name] = add_column(features, trunk.blocks, task.name, columns)
+        outputs, feature_maps[task.name] = add_column(features, trunk.blocks, task.name, columns)
         columns.append(outputs)
-    return per_task
+    return SharingResult(features={name: maps[-1] for name, maps in feature_maps.items()}, feature_maps=feature_maps)
 
 
 def _renamed_block(layer, old_prefix: str, new_prefix: str):
@@ -211,8 +223,9 @@ def add_task(model, task, balancer=None):
          _renamed_block(layer, old, prefix))
         for index in range(1, num_blocks + 1)
     ]
-    _, features = add_column(copy.get_layer(f"{names[0]}_block_1").input, blocks, task.name, earlier)
-    outputs = {**copy.output, task.name: build_head(task, features)}
+    stem = copy.get_layer(f"{names[0]}_block_1").input
+    _, maps = add_column(stem, blocks, task.name, earlier)
+    outputs = {**copy.output, task.name: build_head(task, maps[-1], [stem, *maps])}
     grown = keras.Model(inputs=copy.input, outputs=outputs, name=network.name)
     if balancer is None:
         balancer = type(model.balancer).from_config(model.balancer.get_config())

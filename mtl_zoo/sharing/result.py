@@ -12,8 +12,10 @@ accepts as is). Some need more, and say so through a `SharingResult`:
   MMoE's gate weights), so they appear in `predict` and in the SavedModel;
 - **feature maps**: each task's block outputs along its own path, shallow to
   deep, for heads that tap intermediate stages (per-pixel decoders, per-token
-  heads). Hard sharing reports them; a scheme that does not gives its heads
-  the final features only.
+  heads). A scheme that reports them says so with `@reports_feature_maps`,
+  so `schemes_reporting_feature_maps()` lists it (the builder's error for a
+  scheme that reports none names them); a scheme that does not gives its
+  heads the final features only.
 
 Which variables each task uses is not reported by the scheme: it is read off
 the built network (`mtl_zoo.sharing_map`), so it is right for every scheme.
@@ -31,6 +33,7 @@ Example:
 
 >>> import keras
 >>> from mtl_zoo.sharing.result import SharingResult, mark_shared_representation, shared_representation
+>>> from mtl_zoo.sharing.result import schemes_reporting_feature_maps
 >>> features = keras.Input((4,))
 >>> result = SharingResult(features={"a": features}, extra_outputs={"a_gates": features})
 >>> sorted(result.features), sorted(result.extra_outputs)
@@ -38,6 +41,8 @@ Example:
 >>> marked = mark_shared_representation(features)
 >>> network = keras.Model(features, {"a": keras.layers.Dense(1)(marked)})
 >>> shared_representation(network) is marked
+True
+>>> "hard" in schemes_reporting_feature_maps()
 True
 """
 
@@ -48,7 +53,41 @@ from typing import Callable, Optional
 
 import keras
 
+from mtl_zoo.registry import SHARING_SCHEMES
+
 SHARED_REPRESENTATION = "shared_representation"
+REPORTS_FEATURE_MAPS = "reports_feature_maps"
+
+
+def reports_feature_maps(scheme):
+    """Declares that a sharing scheme reports every task's feature maps; returns `scheme`.
+
+    Put it on a scheme function whose `SharingResult.feature_maps` holds, for
+    every task, the outputs of the blocks along that task's own path. The
+    declaration is an attribute of the function, so a registered scheme that
+    carries it is listed by `schemes_reporting_feature_maps`.
+
+    Args:
+        scheme: callable. A sharing scheme function.
+
+    Returns:
+        `scheme`, with `scheme.reports_feature_maps = True`.
+
+    Example:
+
+    >>> @reports_feature_maps
+    ... def my_scheme(features, trunk, tasks):
+    ...     return SharingResult({t.name: features for t in tasks}, feature_maps={t.name: [features] for t in tasks})
+    >>> my_scheme.reports_feature_maps
+    True
+    """
+    setattr(scheme, REPORTS_FEATURE_MAPS, True)
+    return scheme
+
+
+def schemes_reporting_feature_maps() -> list:
+    """Names of the registered sharing schemes declared with `reports_feature_maps`, sorted."""
+    return [name for name in SHARING_SCHEMES.names() if getattr(SHARING_SCHEMES.get(name), REPORTS_FEATURE_MAPS, False)]
 
 
 def mark_shared_representation(tensor):

@@ -13,6 +13,10 @@ Blocks are counted like hard sharing's `shared_depth`: `shared_from` and
 so the shared blocks are the Python slice `trunk.blocks[shared_from:shared_to]`
 (named `shared_block_{i}` with `i` from `shared_from + 1` to `shared_to`),
 and `shared_middle(shared_from=0, shared_to=k)` is `hard(shared_depth=k)`.
+As there, the shared output is marked as the shared representation only when
+no task's head taps intermediate feature maps. A task's feature maps are the
+outputs of the blocks on its path: its own first blocks, the shared middle
+as it runs on its input, its own last blocks.
 
 Options:
     shared_from: int. Number of leading task-specific blocks.
@@ -26,16 +30,16 @@ Example:
 >>> from mtl_zoo.sharing.shared_middle import shared_middle
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 3)
 >>> tasks = [Task("a", "regression"), Task("b", "regression")]
->>> features = shared_middle(keras.Input((3,)), trunk, tasks, shared_from=1, shared_to=2)
->>> sorted(features)
-['a', 'b']
+>>> result = shared_middle(keras.Input((3,)), trunk, tasks, shared_from=1, shared_to=2)
+>>> sorted(result.features), len(result.feature_maps["a"])
+(['a', 'b'], 3)
 """
 
 from __future__ import annotations
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
-from mtl_zoo.sharing.result import mark_shared_representation
+from mtl_zoo.sharing.result import SharingResult, mark_shared_representation, reports_feature_maps
 from mtl_zoo.sharing.hard import check_depth
 
 
@@ -53,7 +57,8 @@ def check_middle(shared_from: int, shared_to: int, num_blocks: int) -> None:
 
 
 @SHARING_SCHEMES.register("shared_middle")
-def shared_middle(features, trunk, tasks, shared_from: int, shared_to: int) -> dict:
+@reports_feature_maps
+def shared_middle(features, trunk, tasks, shared_from: int, shared_to: int) -> SharingResult:
     """Task-specific blocks before `shared_from` and from `shared_to` on; shared in between.
 
     Task copies are named `{task}_block_{i}`, shared blocks
@@ -70,28 +75,33 @@ def shared_middle(features, trunk, tasks, shared_from: int, shared_to: int) -> d
             `shared_from`: blocks `shared_to` and later are copied per task.
 
     Returns:
-        Dict task name -> the task's features before its head.
+        A `SharingResult`: each task's features before its head, and its
+        feature maps (the output of every block on its path).
     """
     check_middle(shared_from, shared_to, trunk.num_blocks)
 
     def column(task_name, x, start, stop):
+        outputs = []
         for index in range(start, stop):
             x = trunk.blocks[index](f"{task_name}_block_{index + 1}")(x)
-        return x
+            outputs.append(x)
+        return outputs
 
     # === Task-specific first blocks, one shared middle, task-specific last blocks ===
     first = {task.name: column(task.name, features, 0, shared_from) for task in tasks}
     middle = [trunk.blocks[index](f"shared_block_{index + 1}") for index in range(shared_from, shared_to)]
+    mark = shared_from == 0 and not any(task.kind_spec.uses_feature_maps for task in tasks)
     middle_outputs = {}  # one pass through the middle per distinct input (one when shared_from=0)
-    per_task = {}
+    feature_maps = {}
     for task in tasks:
-        x = first[task.name]
+        x = first[task.name][-1] if first[task.name] else features
         if id(x) not in middle_outputs:
-            y = x
+            outputs = []
             for block in middle:
-                y = block(y)
-            if shared_from == 0:  # hard sharing: every task reads this one tensor
-                y = mark_shared_representation(y)
-            middle_outputs[id(x)] = y
-        per_task[task.name] = column(task.name, middle_outputs[id(x)], shared_to, trunk.num_blocks)
-    return per_task
+                outputs.append(block(outputs[-1] if outputs else x))
+            if mark:  # hard sharing: every task reads this one tensor
+                outputs[-1] = mark_shared_representation(outputs[-1])
+            middle_outputs[id(x)] = outputs
+        maps = first[task.name] + middle_outputs[id(x)]
+        feature_maps[task.name] = maps + column(task.name, maps[-1], shared_to, trunk.num_blocks)
+    return SharingResult(features={name: maps[-1] for name, maps in feature_maps.items()}, feature_maps=feature_maps)

@@ -15,6 +15,11 @@ Layer names: encoder copies `{task}_block_{i}`, shared blocks
 `head_units`); each task's output is that layer's output passed through an
 identity layer named after the task.
 
+With `share_head: false` each task gets its own head, and a task's feature
+maps are the outputs of the blocks on its path (its encoder, then the shared
+blocks as they run on its encoding), so per-pixel and per-token heads work;
+a shared output layer is a dense layer, so it refuses such tasks.
+
 Options:
     private_depth: int or None. Number of leading task-specific blocks.
     share_head: bool. Whether the output layer is shared too.
@@ -40,7 +45,7 @@ import keras
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
-from mtl_zoo.sharing.result import SharingResult
+from mtl_zoo.sharing.result import SharingResult, reports_feature_maps
 
 
 def output_space(task) -> tuple:
@@ -77,6 +82,18 @@ def check_same_output_space(tasks) -> None:
         )
 
 
+def check_sentence_level(tasks) -> None:
+    """Raises `OptionError("share_head", ...)` if a task's head taps feature maps (per-pixel, per-token)."""
+    mapped = [f"{task.name} ({task.kind})" for task in tasks if task.kind_spec.uses_feature_maps]
+    if mapped:
+        raise OptionError(
+            "share_head",
+            "A shared output layer is one dense layer, but tasks whose heads decode feature maps need their "
+            "own head; set share_head: false (each task then decodes its own path's maps). "
+            f"Received tasks: {', '.join(mapped)}",
+        )
+
+
 def _shared_head_layers(task) -> list:
     """The layers of one head for `task`'s output space, named `shared_head*`."""
     layers = [
@@ -90,6 +107,7 @@ def _shared_head_layers(task) -> list:
 
 
 @SHARING_SCHEMES.register("shared_output")
+@reports_feature_maps
 def shared_output(features, trunk, tasks, private_depth: Optional[int] = None, share_head: bool = True):
     """Copies the first `private_depth` blocks per task; shares the rest (and the output layer).
 
@@ -103,33 +121,39 @@ def shared_output(features, trunk, tasks, private_depth: Optional[int] = None, s
             Defaults to None (all blocks but the last).
         share_head: bool. Share the output layer (and any hidden head
             layers) too; needs every task to have the same kind, width and
-            `head_units`. Defaults to True.
+            `head_units`, and no task whose head decodes feature maps.
+            Defaults to True.
 
     Returns:
         A `SharingResult` whose `compose` gives every task's output from the
-        shared head when `share_head` is true; else dict task name ->
-        features (each task gets its own head).
+        shared head when `share_head` is true; else each task's features and
+        feature maps (the outputs of the blocks on its path), and each task
+        gets its own head.
     """
     depth = max(trunk.num_blocks - 1, 1) if private_depth is None else private_depth
     check_private_depth(depth, trunk.num_blocks, share_head)
     if share_head:
         check_same_output_space(tasks)
+        check_sentence_level(tasks)
 
     # === Layers ===
     shared_blocks = [trunk.blocks[index](f"shared_block_{index + 1}") for index in range(depth, trunk.num_blocks)]
     head = _shared_head_layers(tasks[0]) if share_head else []
 
     # === Wiring ===
-    per_task = {}
+    per_task, feature_maps = {}, {}
     for task in tasks:
-        x = features
+        x, maps = features, []
         for index in range(depth):
             x = trunk.blocks[index](f"{task.name}_block_{index + 1}")(x)
+            maps.append(x)
         for block in shared_blocks:
             x = block(x)
+            maps.append(x)
         per_task[task.name] = x
+        feature_maps[task.name] = maps
     if not share_head:
-        return per_task
+        return SharingResult(features=per_task, feature_maps=feature_maps)
     outputs = {}
     for task in tasks:
         x = per_task[task.name]

@@ -14,7 +14,9 @@ penalty reads only that layer's own weights, so it serializes with the
 model, and `MultiTaskModel` logs the weighted penalty as `soft_tie_loss`.
 Task `t`'s blocks are named `{t}_block_{i}` inside it, and each column stays
 private to its task in `model.variable_tasks` (the penalty is a loss term,
-not a path to another task's output).
+not a path to another task's output). The layer returns every block's
+output of every column, so each task's feature maps are its own column's
+block outputs.
 
 Options:
     tie_weight: float >= 0. The penalty's weight. Defaults to 1e-3.
@@ -27,9 +29,9 @@ Example:
 >>> from mtl_zoo.sharing.soft import soft_sharing
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)
 >>> tasks = [Task("a", "regression"), Task("b", "regression")]
->>> features = soft_sharing(keras.Input((3,)), trunk, tasks, tie_weight=0.1)
->>> sorted(features)
-['a', 'b']
+>>> result = soft_sharing(keras.Input((3,)), trunk, tasks, tie_weight=0.1)
+>>> sorted(result.features), len(result.feature_maps["a"])
+(['a', 'b'], 2)
 """
 
 from __future__ import annotations
@@ -42,13 +44,16 @@ from keras import ops
 from mtl_zoo.auxiliary_loss import AuxiliaryLoss
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.sharing.result import SharingResult, reports_feature_maps
 
 
 @keras.saving.register_keras_serializable(package="mtl_zoo")
 class SoftTiedColumns(AuxiliaryLoss):
     """Applies K columns of blocks to one input; adds the L2 tie between columns.
 
-    Returns the list of the K columns' outputs. The term is
+    Returns the list of the K columns' outputs (or, with `return_stages`,
+    of every block's output: column 0's blocks in order, then column 1's, and
+    so on). The term is
     `sum_{i<j} sum_w ||w_i - w_j||^2` over the columns' trainable weights,
     matched by position (each column is built from the same block factories,
     so its weights come in the same order and shapes).
@@ -57,11 +62,15 @@ class SoftTiedColumns(AuxiliaryLoss):
         columns: list of lists of Keras layers (or their serialized
             configs). `columns[k]` is the k-th column, its blocks in order.
         weight: float. The penalty's weight (`tie_weight`). Defaults to 1.0.
+        return_stages: bool. Return the output of every block of every
+            column, column by column, instead of the last block's output of
+            each. Defaults to False.
         **kwargs: Keras layer arguments; `name` is the log key.
     """
 
-    def __init__(self, columns, weight: float = 1.0, **kwargs):
+    def __init__(self, columns, weight: float = 1.0, return_stages: bool = False, **kwargs):
         super().__init__(weight=weight, **kwargs)
+        self.return_stages = bool(return_stages)
         lengths = {len(column) for column in columns}
         if not columns or len(lengths) != 1 or 0 in lengths:
             raise ValueError(
@@ -113,24 +122,26 @@ class SoftTiedColumns(AuxiliaryLoss):
         ]
         return ops.sum(ops.stack(terms)) if terms else ops.zeros((), "float32")
 
-    def call(self, inputs):
+    def _outputs(self, inputs, apply) -> list:
+        """The returned list: `apply(block, x)` down each column, every stage or the last one."""
         outputs = []
         for column in self.columns:
             x = inputs
             for block in column:
-                x = block(x)
-            outputs.append(x)
+                x = apply(block, x)
+                if self.return_stages:
+                    outputs.append(x)
+            if not self.return_stages:
+                outputs.append(x)
+        return outputs
+
+    def call(self, inputs):
+        outputs = self._outputs(inputs, lambda block, x: block(x))
         self.add_term(self.weight * self.compute_term())
         return outputs
 
     def compute_output_spec(self, inputs):
-        outputs = []
-        for column in self.columns:
-            x = inputs
-            for block in column:
-                x = block.compute_output_spec(x)
-            outputs.append(x)
-        return outputs
+        return self._outputs(inputs, lambda block, x: block.compute_output_spec(x))
 
     def compute_output_shape(self, input_shape):
         return [spec.shape for spec in self.compute_output_spec(keras.KerasTensor(input_shape))]
@@ -139,11 +150,13 @@ class SoftTiedColumns(AuxiliaryLoss):
         return {
             **super().get_config(),
             "columns": [[keras.saving.serialize_keras_object(block) for block in column] for column in self.columns],
+            "return_stages": self.return_stages,
         }
 
 
 @SHARING_SCHEMES.register("soft")
-def soft_sharing(features, trunk, tasks, tie_weight: float = 1e-3) -> dict:
+@reports_feature_maps
+def soft_sharing(features, trunk, tasks, tie_weight: float = 1e-3) -> SharingResult:
     """One column of every trunk block per task, tied by an L2 penalty of weight `tie_weight`.
 
     Args:
@@ -154,7 +167,8 @@ def soft_sharing(features, trunk, tasks, tie_weight: float = 1e-3) -> dict:
             in the objective, >= 0. Defaults to 1e-3.
 
     Returns:
-        Dict task name -> the task's features before its head.
+        A `SharingResult`: each task's features before its head, and its
+        feature maps (the outputs of its own column's blocks).
     """
     if isinstance(tie_weight, bool) or not isinstance(tie_weight, (int, float)) or not (
         math.isfinite(tie_weight) and tie_weight >= 0
@@ -166,5 +180,7 @@ def soft_sharing(features, trunk, tasks, tie_weight: float = 1e-3) -> dict:
         [block(f"{task.name}_block_{index}") for index, block in enumerate(trunk.blocks, start=1)]
         for task in tasks
     ]
-    outputs = SoftTiedColumns(columns, weight=tie_weight, name="soft_tie_loss")(features)
-    return {task.name: output for task, output in zip(tasks, outputs)}
+    stages = SoftTiedColumns(columns, weight=tie_weight, return_stages=True, name="soft_tie_loss")(features)
+    depth = trunk.num_blocks
+    feature_maps = {task.name: stages[k * depth : (k + 1) * depth] for k, task in enumerate(tasks)}
+    return SharingResult(features={name: maps[-1] for name, maps in feature_maps.items()}, feature_maps=feature_maps)

@@ -45,7 +45,7 @@ from typing import List, Union
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
-from mtl_zoo.sharing.result import SharingResult
+from mtl_zoo.sharing.result import SharingResult, reports_feature_maps
 
 # One entry per level: a list of task names (one group), or a list of groups.
 Groups = List[Union[List[str], List[List[str]]]]
@@ -139,6 +139,7 @@ def group_names(level_groups, task_names) -> list:
 
 
 @SHARING_SCHEMES.register("task_tree")
+@reports_feature_maps
 def task_tree(features, trunk, tasks, groups: Groups) -> SharingResult:
     """Gives each group of tasks at each level its own copy of that level's block.
 

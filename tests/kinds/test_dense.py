@@ -120,3 +120,49 @@ def test_recipe_task_section_takes_output_size():
     assert config.to_task().output_size == (6, 4)
     with pytest.raises(ValueError, match="output_size"):
         TaskConfig.model_validate({"name": "mask", "kind": "segmentation", "classes": 3, "output_size": [6]})
+
+
+# Options each reporting scheme needs on a 2-block trunk with tasks (mask, count).
+SCHEME_OPTIONS = {"hard": {"shared_depth": 1}, "shared_middle": {"shared_from": 1, "shared_to": 2},
+                  "shared_output": {"private_depth": 1, "share_head": False}, "soft": {}, "cross_stitch": {},
+                  "mtan": {}, "task_tree": {"groups": [["mask", "count"], [["mask"], ["count"]]]}, "progressive": {}}
+# (layer, output index) giving the mask task's own deepest map, the one its decoder upsamples first.
+OWN_DEEPEST_MAP = {"hard": ("mask_block_2", 0), "shared_middle": ("shared_block_2", 0),
+                   "shared_output": ("shared_block_2", 0), "soft": ("soft_tie_loss", 1),  # column 0, stage 2
+                   "cross_stitch": ("cross_stitch_2", 0), "mtan": ("mask_attention_2", 0),
+                   "task_tree": ("mask_block_2", 0), "progressive": ("mask_block_2", 0)}
+
+
+def test_the_schemes_reporting_feature_maps_are_the_ones_that_keep_per_task_paths():
+    from mtl_zoo.sharing.result import schemes_reporting_feature_maps
+
+    assert schemes_reporting_feature_maps() == sorted(SCHEME_OPTIONS)
+
+
+@pytest.mark.parametrize("scheme", sorted(SCHEME_OPTIONS))
+def test_every_reporting_scheme_decodes_each_tasks_own_maps(scheme):
+    keras.utils.set_random_seed(0)
+    inputs = {"image": InputSpec((8, 8, 1))}
+    trunk = vision_conv(inputs, filters=[4, 4], dense_units=[])
+    tasks = [SEGMENTATION, Task("count", "classification", classes=2)]
+    model = build_model(inputs, trunk, tasks, sharing=scheme, **SCHEME_OPTIONS[scheme])
+    network = model.network
+    assert tuple(network.output["mask"].shape) == (None, 8, 8, 3)
+    deepest = network.get_layer("mask_decoder_upsample_1").input  # the 2x2 map the decoder upsamples first
+    history = deepest._keras_history
+    assert (history.operation.name, history.tensor_index) == OWN_DEEPEST_MAP[scheme]
+
+
+def test_soft_sharing_returns_every_stage_and_round_trips_with_a_per_pixel_task(tmp_path):
+    keras.utils.set_random_seed(0)
+    inputs = {"image": InputSpec((8, 8, 1))}
+    trunk = vision_conv(inputs, filters=[4, 4], dense_units=[])
+    model = build_model(inputs, trunk, [SEGMENTATION, Task("count", "classification", classes=2)], sharing="soft")
+    stages = model.network.get_layer("soft_tie_loss").output
+    assert [tuple(stage.shape[1:]) for stage in stages] == [(4, 4, 4), (2, 2, 4)] * 2  # (column, block) order
+    rng = np.random.default_rng(1)
+    images = rng.random((8, 8, 8, 1), "float32")
+    labels = {"mask": (images[..., 0] > 0.5).astype("int32") + (images[..., 0] > 0.8),
+              "count": (images.mean(axis=(1, 2, 3)) > 0.5).astype("int32")}
+    history = check_model(model, {"image": images}, labels, tmp_path, epochs=1)
+    assert np.isfinite(history["mask_loss"]).all()
