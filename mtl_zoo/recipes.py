@@ -621,8 +621,19 @@ def _validate_options(document: dict) -> tuple:
     return resolved, problems
 
 
+def _data_class_names(data_set, task: TaskConfig, data_dir) -> Optional[list]:
+    """The data set's class names of the task's label when they give one name per output unit, else None."""
+    names = data_set.class_names(task.label_name, data_dir=data_dir)
+    units = TASK_KINDS.get(task.kind).fixed_units or task.classes
+    return list(names) if names is not None and len(names) == units else None
+
+
 def _validate_tasks(recipe: Recipe, source: str) -> None:
-    """Checks task names are unique, free and match labels of the data set."""
+    """Checks task names are unique, free and match labels of the data set.
+
+    A task without `class_names` takes those of its label from the data set
+    (`DataSource.class_names`) when they give one name per output unit.
+    """
     from mtl_zoo.data.files import recipe_data_source
 
     data_set = recipe_data_source(recipe)
@@ -663,6 +674,8 @@ def _validate_tasks(recipe: Recipe, source: str) -> None:
                 f"label '{task.label_name}' of '{data_set.name}' has {label.classes} classes. "
                 f"Received: {task.classes}",
             )
+        if task.class_names is None:
+            task.class_names = _data_class_names(data_set, task, recipe.data.data_dir)
     unknown = sorted(set(recipe.training.task_learning_rates) - seen)
     if unknown:
         raise RecipeError(

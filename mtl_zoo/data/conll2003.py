@@ -19,7 +19,9 @@ Labels, three `tagging` tasks over the same tokens, int32 of shape
 tags, `NER_TAGS`). A sentence's tags are truncated to its first
 `SEQUENCE_LENGTH` tokens and padded with -1 (missing), so a recipe's text
 trunk must keep `sequence_length: 48` (= `SEQUENCE_LENGTH`); tokens past it
-are neither seen nor scored.
+are neither seen nor scored. The tag names are those of the TFDS builder's
+`ClassLabel` features (`tfds_class_names`), so a recipe's tagging task may
+leave out `class_names`.
 
 Example:
 
@@ -116,6 +118,25 @@ def to_features_and_labels(example):
     return {"sentence": sentence_text(example["tokens"])}, labels
 
 
+def tfds_class_names(data_dir=None) -> dict:
+    """Label name -> tag names (index order) of the TFDS `conll2003` builder's `ClassLabel` features.
+
+    Reads the builder's feature description only, no examples.
+
+    Args:
+        data_dir: str or None. TFDS data folder. Defaults to TFDS's default.
+
+    Example:
+
+    >>> tfds_class_names()["ner"][:3]  # doctest: +SKIP
+    ('O', 'B-PER', 'I-PER')
+    """
+    import tensorflow_datasets as tfds
+
+    features = tfds.builder("conll2003", data_dir=data_dir).info.features
+    return {name: tuple(features[name].feature.names) for name in TAGS}
+
+
 def load_split(split: str, data_dir=None):
     """Loads a CoNLL-2003 split from the TFDS data folder as unbatched `(features, labels)` pairs.
 
@@ -146,5 +167,6 @@ SOURCE = DATASETS.register(
         splits=tuple(TFDS_SPLITS),
         load=load_split,
         how_to_get=HOW_TO_GET,
+        read_class_names=tfds_class_names,
     ),
 )

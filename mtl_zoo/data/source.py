@@ -101,6 +101,10 @@ class DataSource:
             `tf.data.Dataset` of `(features, labels)` dicts.
         how_to_get: str. What a user must do if loading fails (e.g. where
             the source data must be). Defaults to "".
+        read_class_names: callable or None. `read_class_names(data_dir=None)`
+            returns label name -> class names (index order) as the data set
+            itself declares them (e.g. TFDS `ClassLabel` names), for
+            `class_names`. Defaults to None (the labels' `vocabulary`).
     """
 
     name: str
@@ -110,6 +114,36 @@ class DataSource:
     splits: tuple
     load: Callable[..., "object"]
     how_to_get: str = ""
+    read_class_names: Optional[Callable[..., dict]] = None
+
+    def class_names(self, label: str, data_dir: Optional[str] = None) -> Optional[tuple]:
+        """The class names of `label` in index order, or None when the data set does not name its classes.
+
+        Read from the data set (`read_class_names`) when the source can,
+        else the label's `vocabulary`. Recipes fill a task's omitted
+        `class_names` from it.
+
+        Args:
+            label: str. One of `labels`.
+            data_dir: str or None. The data folder the names are read from.
+                Defaults to the source's default.
+
+        Example:
+
+        >>> from mtl_zoo.registry import DATASETS
+        >>> DATASETS.get("movie_titles").class_names("decade")[:2], DATASETS.get("movie_titles").class_names("rating")
+        (('1890s', '1900s'), None)
+        """
+        if label not in self.labels:
+            raise ValueError(
+                f"Data set '{self.name}' has no label '{label}'; available: {', '.join(sorted(self.labels))}. "
+                f"Received: label={label!r}"
+            )
+        if self.read_class_names is not None:
+            names = self.read_class_names(data_dir=data_dir).get(label)
+            if names is not None:
+                return tuple(names)
+        return self.labels[label].vocabulary
 
     def load_split(self, split: str, data_dir: Optional[str] = None):
         """Loads `split`, validating its name first."""

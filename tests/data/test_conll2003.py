@@ -62,3 +62,22 @@ def test_the_text_trunk_splits_a_sentence_into_exactly_its_tokens():
 def test_tags_past_sequence_length_are_cut_and_tags_without_a_token_are_missing():
     assert conll2003.padded_tags(np.arange(60), 60).numpy().tolist() == list(range(48))
     assert conll2003.padded_tags([4, 5, 6], 2, sequence_length=4).numpy().tolist() == [4, 5, -1, -1]
+
+
+def test_recipe_tasks_without_class_names_take_the_tag_names_of_the_data_set(tmp_path):
+    from pathlib import Path
+
+    import yaml
+    from tensorflow_datasets.core.dataset_builders.conll import conll_dataset_builder_utils as conll
+
+    from mtl_zoo.recipes import load_recipe
+
+    path = Path(__file__).resolve().parents[2] / "recipes" / "conll2003_hard.yaml"
+    recipe = load_recipe(path)
+    assert {task.name: tuple(task.class_names) for task in recipe.tasks} == {
+        "pos": tuple(conll.POS_TAGS), "chunks": tuple(conll.CHUNK_TAGS), "ner": tuple(conll.NER_TAGS)}
+    document = yaml.safe_load(path.read_text())
+    own_names = ["O", "B-P", "I-P", "B-O", "I-O", "B-L", "I-L", "B-M", "I-M"]
+    document["tasks"][2]["class_names"] = own_names  # a recipe's own names are kept
+    (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(document))
+    assert list(load_recipe(tmp_path / "recipe.yaml").tasks[2].class_names) == own_names
