@@ -9,7 +9,11 @@ replicas (one task's observed labels of a batch all sit on one replica),
 the case where per-replica means would give wrong gradients. Weights must
 agree within 1e-4 of their largest value and every per-task loss (and the
 total, auxiliary terms such as soft sharing's tie included) within 1e-4
-relative. Logical devices must be configured before
+relative. Most rows run eagerly (the same `strategy.run` and cross-replica
+reductions, without tracing a graph per model); the rows in `GRAPH_ROWS`
+also run as compiled graphs, as `fit` does by default. Adam's epsilon is
+raised above float32 noise so that gradients that are zero up to rounding do
+not turn into full-size steps. Logical devices must be configured before
 TensorFlow starts, so the comparison runs in a fresh process (this file,
 run as a script).
 """
@@ -37,6 +41,8 @@ NUM_EXAMPLES = 20  # 2 steps per epoch
 EPOCHS = 2
 CONTRACT_FILE = Path(__file__).with_name("test_zoo_contract.py")
 EXTRA_BALANCERS = [("sum_of_task_gradients", {}), ("mgda", {"rep_grad": True}), ("pcgrad", {"rep_grad": True})]
+# Balancer / scheme rows also compared as compiled graphs: loss weighting, a gradient balancer, an auxiliary loss.
+GRAPH_ROWS = ("balancer fixed {}", "balancer mgda {}", "sharing soft {'tie_weight': 0.01}")
 WEIGHT_TOLERANCE = 1e-4
 LOSS_TOLERANCE = 1e-4
 
@@ -91,7 +97,7 @@ def make_balancer(name, options):
     return SumOfTaskGradients() if name == "sum_of_task_gradients" else BALANCERS.get(name)(**options)
 
 
-def train(strategy, row, images, labels):
+def train(strategy, row, images, labels, run_eagerly: bool):
     import keras
     import tensorflow as tf
 
@@ -105,13 +111,22 @@ def train(strategy, row, images, labels):
         trunk = table.vision_conv(table.INPUTS, filters=[4], dense_units=[8])
         model = build_model(table.INPUTS, trunk, table.TASKS, sharing=sharing,
                             balancer=make_balancer(balancer, balancer_options), **options)
-        model.compile(optimizer=keras.optimizers.Adam(0.01))
+        model.compile(optimizer=keras.optimizers.Adam(0.01, epsilon=1e-4), run_eagerly=run_eagerly)
     order = EpochOrder(seed=5)
     examples = tf.data.Dataset.from_tensor_slices(({"image": images}, labels))
     batches = in_memory_batches(examples, GLOBAL_BATCH, shuffle_buffer=NUM_EXAMPLES, order=order)
     history = model.fit(batches, epochs=EPOCHS, verbose=0, shuffle=False, callbacks=[order.callback()]).history
     weights = {variable.path: np.asarray(variable.numpy()) for variable in model.trainable_variables}
     return weights, {name: [float(value) for value in values] for name, values in history.items()}
+
+
+def row_id(name: str, run_eagerly: bool) -> str:
+    return name if run_eagerly else f"{name} graph"
+
+
+def compared_ids():
+    """Every row eagerly, and the `GRAPH_ROWS` as graphs too."""
+    return [row[0] for row in row_names()] + [row_id(name, False) for name in GRAPH_ROWS]
 
 
 def relative_difference(first, second) -> float:
@@ -125,10 +140,11 @@ def compare_in_this_process():
     images, labels = unevenly_missing_data()
     mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     results = {}
-    for row in row_names():
-        single_weights, single_logs = train(tf.distribute.OneDeviceStrategy("/cpu:0"), row, images, labels)
-        mirrored_weights, mirrored_logs = train(mirrored, row, images, labels)
-        results[row[0]] = {
+    runs = [(row, True) for row in row_names()] + [(row, False) for row in row_names() if row[0] in GRAPH_ROWS]
+    for row, run_eagerly in runs:
+        single_weights, single_logs = train(tf.distribute.OneDeviceStrategy("/cpu:0"), row, images, labels, run_eagerly)
+        mirrored_weights, mirrored_logs = train(mirrored, row, images, labels, run_eagerly)
+        results[row_id(row[0], run_eagerly)] = {
             "weights": {path: relative_difference(single_weights[path], mirrored_weights[path])
                         for path in single_weights},
             "logs": [single_logs, mirrored_logs],
@@ -146,7 +162,7 @@ def replica_comparison():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("row", [row[0] for row in row_names()])
+@pytest.mark.parametrize("row", compared_ids())
 def test_two_replicas_train_like_one_device(replica_comparison, row):
     result = replica_comparison[row]
     assert len(result["weights"]) >= 8
@@ -167,6 +183,7 @@ def test_every_registered_balancer_and_scheme_is_compared():
     rows = row_names()
     assert set(BALANCERS.names()) <= {row[3] for row in rows}
     assert set(SHARING_SCHEMES.names()) - table.OWN_CONTRACT_TESTS <= {row[1] for row in rows}
+    assert set(GRAPH_ROWS) <= {row[0] for row in rows}
 
 
 if __name__ == "__main__":
