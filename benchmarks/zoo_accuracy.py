@@ -12,13 +12,15 @@ back from the `metrics.json` it wrote (test accuracy of `left_digit` and
   `--set balancer.name=<name> --set training.epochs=3` for every registered
   balancer but `fixed` (whose figure is the `hard` row's).
 
-The table is printed and written to `benchmarks/results/zoo_accuracy.{json,md}`.
+The table is printed and written to `benchmarks/results/zoo_accuracy.{json,md}`
+(`--name` changes the stem).
 Training times are wall-clock seconds on the machine the script ran on and
 depend on what else it was doing.
 
 Usage:
 
     python benchmarks/zoo_accuracy.py [--only ROW ...] [--set KEY=VALUE ...] [--output-dir DIR] [--runs-dir DIR]
+                                      [--name STEM]
 """
 
 from __future__ import annotations
@@ -123,6 +125,8 @@ def main(argv=None) -> dict:
                         help="extra recipe override for every run (e.g. training.epochs=1 for a quick check)")
     parser.add_argument("--output-dir", type=Path, default=RESULTS, help="where the json and md go")
     parser.add_argument("--runs-dir", type=Path, default=None, help="where the artifacts go (default: a temporary folder)")
+    parser.add_argument("--name", default="zoo_accuracy",
+                        help="stem of the result files (default: zoo_accuracy), e.g. to keep a run of some rows apart")
     args = parser.parse_args(argv)
     from mtl_zoo.registry import BALANCERS
 
@@ -145,9 +149,9 @@ def main(argv=None) -> dict:
     print(table)
     document = {"rows": results, "overrides": args.set, "created": created, "cpu_count": os.cpu_count()}
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / "zoo_accuracy.json").write_text(json.dumps(document, indent=2) + "\n")
+    (args.output_dir / f"{args.name}.json").write_text(json.dumps(document, indent=2) + "\n")
     extra = f" with `--set {' --set '.join(args.set)}`" if args.set else ""
-    (args.output_dir / "zoo_accuracy.md").write_text(
+    (args.output_dir / f"{args.name}.md").write_text(
         f"# MultiDigits test accuracy per sharing scheme and balancer\n\nOne `mtl-zoo train` run per row{extra}, "
         f"figures from its metrics.json; written by `benchmarks/zoo_accuracy.py` on {created} "
         f"({os.cpu_count()} CPUs).\n\n{table}\n")
