@@ -51,9 +51,8 @@ def test_digit_scenes_recipe_trains_a_few_steps(name, digit_scenes_data_dir):
     assert ((predictions["largest_box"] >= 0) & (predictions["largest_box"] <= 1)).all()
 
 
-def served_outputs(saved_model_dir, images) -> dict:
-    """Each task's output of the SavedModel's signature for that task, on uint8 `images`."""
-    served = tf.saved_model.load(str(saved_model_dir))
+def served_outputs(served, images) -> dict:
+    """Each task's output of the loaded SavedModel's signature for that task, on uint8 `images`."""
     outputs = {}
     for task in SCENE_SHAPES:
         (spec,) = served.signatures[task].structured_input_signature[1].values()
@@ -90,7 +89,7 @@ def test_digit_scenes_hard_end_to_end_beats_trivial_predictions_and_serves_uint8
     images = features["image"].numpy()
     assert images.dtype == np.uint8 and images.max() > 1
     expected = tf.keras.models.load_model(run / "model.keras").predict({"image": images}, verbose=0)
-    for task, output in served_outputs(tmp_path / "exported" / "saved_model", images).items():
+    for task, output in served_outputs(served, images).items():
         assert output.shape == (6, *SCENE_SHAPES[task])
         np.testing.assert_allclose(output, expected[task], atol=1e-4)
 
