@@ -160,16 +160,44 @@ def num_workers(strategy: tf.distribute.Strategy) -> int:
     """Worker processes taking part in `strategy` (1 unless multi-worker)."""
     resolver = getattr(strategy, "cluster_resolver", None)
     if strategy_name(strategy) == "multi_worker" and resolver is not None:
-        return len(resolver.cluster_spec().as_dict().get("worker", [None]))
+        cluster = resolver.cluster_spec().as_dict()
+        return len(cluster.get("chief", [])) + len(cluster.get("worker", [None]))
     return 1
 
 
+def is_chief_task(cluster: dict, task_type, task_index) -> bool:
+    """Whether the task `(task_type, task_index)` of `cluster` writes the run's files.
+
+    The `chief` job's task when the cluster has one, else worker 0; a
+    process outside any cluster (`task_type` None) always writes.
+
+    Args:
+        cluster: dict. Job name -> list of addresses (`TF_CONFIG["cluster"]`).
+        task_type: str or None. This process's job (`TF_CONFIG["task"]["type"]`).
+        task_index: int or None. Its index in that job.
+
+    Example:
+
+    >>> workers = {"worker": ["host:1", "host:2"]}
+    >>> is_chief_task(workers, "worker", 0), is_chief_task(workers, "worker", 1)
+    (True, False)
+    >>> with_chief = {"chief": ["host:0"], "worker": ["host:1"]}
+    >>> is_chief_task(with_chief, "chief", 0), is_chief_task(with_chief, "worker", 0)
+    (True, False)
+    """
+    if task_type is None:
+        return True
+    if cluster.get("chief"):
+        return task_type == "chief"
+    return task_type == "worker" and int(task_index or 0) == 0
+
+
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
-    """Whether this process writes the run's files (always, unless it is a non-chief worker)."""
+    """Whether this process writes the run's files: always, unless it is not the cluster's chief (`is_chief_task`)."""
     if strategy_name(strategy) != "multi_worker":
         return True
     resolver = strategy.cluster_resolver
-    return resolver.task_type in (None, "chief") or (resolver.task_type == "worker" and resolver.task_id == 0)
+    return is_chief_task(resolver.cluster_spec().as_dict(), resolver.task_type, resolver.task_id)
 
 
 def strategy_record(strategy: tf.distribute.Strategy) -> dict:
