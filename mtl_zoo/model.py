@@ -221,6 +221,8 @@ class MultiTaskModel(keras.Model):
             loss_weights: must be None: set `Task(loss_weight=...)` or use a
                 balancer.
             metrics: must be None: set `Task(metrics=[...])` instead.
+                `weighted_metrics` must be None too: the task metrics are
+                weighted by the `sample_weight` given to `fit`/`evaluate`.
             **kwargs: other `keras.Model.compile` arguments (`run_eagerly`,
                 `steps_per_execution`, `jit_compile`, ...).
         """
@@ -231,7 +233,13 @@ class MultiTaskModel(keras.Model):
                     f"loss_weight=..., metrics=[...])); compile it with the optimizer only. "
                     f"Received: {argument}={value!r}"
                 )
-        kwargs.pop("weighted_metrics", None)
+        weighted_metrics = kwargs.pop("weighted_metrics", None)
+        if weighted_metrics is not None:
+            raise ValueError(
+                "MultiTaskModel weights its Task metrics by the sample_weight given to fit/evaluate; compile it "
+                f"without weighted_metrics and name the metrics in Task(metrics=[...]). "
+                f"Received: weighted_metrics={weighted_metrics!r}"
+            )
         super().compile(optimizer=optimizer, **kwargs)
 
     def compile_from_config(self, config):
@@ -266,8 +274,23 @@ class MultiTaskModel(keras.Model):
 
     def _task_sample_weight(self, sample_weight, name):
         if isinstance(sample_weight, dict):
-            return sample_weight.get(name)
+            return sample_weight[name]
         return sample_weight
+
+    def _check_sample_weight(self, sample_weight) -> None:
+        """Refuses a per-task `sample_weight` dict that leaves out a task or names an unknown one."""
+        if not isinstance(sample_weight, dict):
+            return
+        missing = [name for name in self.task_names if name not in sample_weight]
+        unknown = sorted(set(sample_weight) - set(self.task_names))
+        if missing or unknown:
+            raise ValueError(
+                f"A sample_weight dict needs one entry per task {self.task_names}"
+                + (f"; it has none for {missing} (give those tasks weights of 1.0 to leave them unweighted)"
+                   if missing else "")
+                + (f"; no task is named {unknown}" if unknown else "")
+                + f", or give one array for every task. Received: sample_weight keys {sorted(sample_weight)}"
+            )
 
     def compute_task_losses(self, labels, predictions, sample_weight=None):
         """Returns `(losses, counts)`: dicts task name -> mean loss, observed labels.
@@ -290,6 +313,7 @@ class MultiTaskModel(keras.Model):
 
     def _task_losses(self, labels, predictions, sample_weight) -> "StepLosses":
         labels = self._task_labels(labels)
+        self._check_sample_weight(sample_weight)
         terms = [
             masked_task_loss_terms(
                 task,

@@ -86,6 +86,30 @@ def test_compile_refuses_losses_and_metrics():
         model.compile(optimizer="adam", loss="mse")
 
 
+def test_compile_refuses_weighted_metrics():
+    model = small_model(TASKS)
+    with pytest.raises(ValueError, match=r"compile it without weighted_metrics.*Received: weighted_metrics=\['mae'\]"):
+        model.compile(optimizer="adam", weighted_metrics=["mae"])
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate"])
+def test_a_sample_weight_dict_must_name_every_task(method):
+    """A tf.data stream of per-task weights that leaves out a task (or names another) is refused."""
+    import tensorflow as tf
+
+    model = small_model(TASKS)
+    model.compile(optimizer="adam")
+    features, labels = batch()
+    for weights, expected in [
+        ({"digit": np.ones(16, "float32")}, r"has none for \['value'\] \(give those tasks weights of 1.0"),
+        ({name: np.ones(16, "float32") for name in ("digit", "value", "price")},
+         r"no task is named \['price'\], or give one array.*Received: sample_weight keys"),
+    ]:
+        dataset = tf.data.Dataset.from_tensor_slices((features, labels, weights)).batch(8)
+        with pytest.raises(ValueError, match=expected):
+            getattr(model, method)(dataset, verbose=0)
+
+
 def test_labels_must_cover_every_task():
     model = small_model(TASKS)
     model.compile(optimizer="adam")
