@@ -9,7 +9,8 @@ A trunk may also own preprocessing layers in its stem (`Normalization`,
 `StringLookup`, `TextVectorization`, ...) whose state is learned from data:
 its `adaptation` step sees the training split's features once, through
 `Trunk.adapt`, before the model is built. The adapted layers are part of the
-model, so a saved model takes raw values.
+model, so a saved model takes raw values; vocabularies are kept in the layer
+configs (`mtl_zoo.trunks.lookups`), so they survive saving whatever the values.
 
 Example:
 

@@ -1,10 +1,10 @@
 """Raw columns to model features: adapted preprocessing layers that live inside the model.
 
 Each column object owns the Keras preprocessing layer that must learn from
-the training split (`Normalization`, `StringLookup`/`IntegerLookup`,
-`TextVectorization`), adapts it with `column.adapt(batches)`, and adds the
-layers that turn one raw input into a float feature matrix with
-`column(tensor)`. The adapted layer is created once per column and reused
+the training split (`Normalization`, or a lookup or vectorization layer of
+`mtl_zoo.trunks.lookups`, whose vocabulary is saved exactly), adapts it with
+`column.adapt(batches)`, and adds the layers that turn one raw input into a
+float feature matrix with `column(tensor)`. The adapted layer is created once per column and reused
 by every network built from it; the trainable layers after it (embeddings)
 are fresh for each network.
 
@@ -14,6 +14,7 @@ are fresh for each network.
 - `LookupColumn`: strings or int64 keys, looked up in the training
   vocabulary (index 0 is the out-of-vocabulary bucket for values never seen
   in training, so serving a new value is not an error), then embedded.
+  Every value is an ordinary key: "", whitespace, line breaks, -1, 0.
 - `TextColumn`: strings, vectorized by `TextVectorization` on word or
   character n-grams, as TF-IDF weights or as the mean of learned token
   embeddings (`EmbeddingBag`, padding masked).
@@ -39,6 +40,8 @@ from typing import Optional
 import keras
 import tensorflow as tf
 from keras import ops
+
+from mtl_zoo.trunks.lookups import ExactIntegerLookup, ExactStringLookup, ExactTextVectorization
 
 # === Layers ===
 
@@ -222,7 +225,7 @@ class LookupColumn:
     def __init__(self, name: str, spec, embedding_dim: int, max_tokens: Optional[int] = None):
         self.name = name
         self.embedding_dim = embedding_dim
-        lookup = keras.layers.StringLookup if spec.dtype == "string" else keras.layers.IntegerLookup
+        lookup = ExactStringLookup if spec.dtype == "string" else ExactIntegerLookup
         self.lookup = lookup(num_oov_indices=1, max_tokens=max_tokens, name=f"{name}_lookup")
 
     def adapt(self, batches) -> None:
@@ -268,7 +271,7 @@ class TextColumn:
             options.update(output_mode="tf_idf")
         else:
             options.update(output_mode="int", output_sequence_length=sequence_length)
-        self.vectorizer = keras.layers.TextVectorization(**options)
+        self.vectorizer = ExactTextVectorization(**options)
 
     def adapt(self, batches) -> None:
         """Learns the n-gram vocabulary (and IDF weights) of the column's batches."""

@@ -6,11 +6,16 @@ turned into features (see `mtl_zoo.trunks.columns`):
 - "numeric" (float): `Normalization` adapted on the training split; a
   missing value (NaN) becomes 0 after normalization (the training mean) and
   a 0/1 indicator feature marks it;
-- "categorical" and "id" (string or int64): `StringLookup`/`IntegerLookup`
+- "categorical" and "id" (string or int64): a string or integer lookup
   with one out-of-vocabulary bucket for values unseen in training, then an
-  `Embedding`; `id_max_tokens` caps the vocabulary of "id" columns;
+  `Embedding`; `id_max_tokens` caps the vocabulary of "id" columns; every
+  value is an ordinary key ("", whitespace, line breaks, -1, 0 ...);
 - "text" (string): `TextVectorization` on word or character n-grams, as
   TF-IDF weights or a learned embedding bag.
+
+The lookup and vectorization layers are those of `mtl_zoo.trunks.lookups`:
+their adapted vocabularies (and IDF weights) are part of the layer config,
+so `.keras` and the SavedModel look up every value exactly as in training.
 
 The stem concatenates the columns' features; the trunk's blocks are an
 optional DCN-v2 cross block (`mtl_zoo.trunks.cross`) and then one dense

@@ -35,6 +35,7 @@ from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import TRUNKS
 from mtl_zoo.trunks.base import Trunk
 from mtl_zoo.trunks.columns import adapt_in_graph
+from mtl_zoo.trunks.lookups import ExactTextVectorization
 
 ENCODERS = ("transformer", "bilstm")
 POOLINGS = ("mean", "mean_max", "none")
@@ -402,7 +403,7 @@ class TextStem:
         self.subword_buckets = subword_buckets
         self.subword_ngrams = subword_ngrams
         self.embedding_dropout = embedding_dropout
-        self.vectorizer = keras.layers.TextVectorization(
+        self.vectorizer = ExactTextVectorization(
             max_tokens=max_tokens,
             standardize=None if standardize == "none" else standardize,
             split="whitespace",
