@@ -2,8 +2,23 @@
 
 The exported SavedModel has a `serving_default` signature returning every
 output and one signature per output (named after the task, or after an
-output without a loss such as gate weights) returning that output only. Inputs are named as the model's inputs. Loading it
-needs TensorFlow only, not mtl_zoo.
+output without a loss such as gate weights) returning that output only.
+Loading it needs TensorFlow only, not mtl_zoo.
+
+Signature arguments are named as the model's inputs when the name is a
+plain identifier (`age`, `user_id`); any other column name (`class`,
+`my col`, `größe`, `2nd`) is spelled as one there (`class_`, `my_col`,
+`grosse`, `input_2nd`), deterministically and without collisions.
+`serving_input_names(model)` maps each model input to its signature name;
+the model card records it (`mtl_zoo.artifacts.model_card`).
+
+Each endpoint is also an attribute of the loaded object, called with the
+same keyword arguments (`served.left_digit(image=images)`); it refuses an
+input of another dtype than the model's when the model takes integers
+(e.g. float32 images for a uint8 input), where a signature called with a
+NumPy array would cast it silently (TensorFlow converts NumPy arrays to the
+signature's dtype before the model runs; a `tf.Tensor` of another dtype is
+refused there too).
 
 Example:
 
@@ -11,33 +26,135 @@ Example:
 >>> from mtl_zoo.export import export_saved_model
 >>> export_saved_model(model, "/tmp/exported")  # doctest: +SKIP
 >>> served = tf.saved_model.load("/tmp/exported")  # doctest: +SKIP
->>> served.signatures["left_digit"](image=np.zeros((1, 12, 20, 1), "float32"))  # doctest: +SKIP
+>>> served.signatures["left_digit"](image=tf.zeros((1, 12, 20, 1), "uint8"))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import keyword
+import re
+import unicodedata
+
 import keras
 import tensorflow as tf
 
+# Float and integer dtypes a NumPy array may arrive in; each is refused for an integer input of another dtype.
+_REFUSED_DTYPES = (tf.float16, tf.float32, tf.float64, tf.int8, tf.int16, tf.int32, tf.int64, tf.uint8, tf.uint16)
+
+
+def _is_signature_name(name: str) -> bool:
+    """A name TensorFlow takes as a signature argument: an ASCII identifier, no keyword, no leading "_"."""
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+
+
+def signature_name(name: str) -> str:
+    """`name` spelled as a signature argument (before making it unique among the inputs).
+
+    Example:
+
+    >>> [signature_name(name) for name in ["age", "class", "my col", "a-b", "x.y", "2nd", "größe", "?"]]
+    ['age', 'class_', 'my_col', 'a_b', 'x_y', 'input_2nd', 'grosse', 'input']
+    """
+    if _is_signature_name(name):
+        return name
+    text = unicodedata.normalize("NFKD", name.replace("ß", "ss"))
+    text = "".join(character for character in text if character.isascii())
+    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
+    if not text:
+        return "input"
+    if text[0].isdigit():
+        text = "input_" + text
+    return text + "_" if keyword.iskeyword(text) else text
+
+
+def serving_input_names(model) -> dict:
+    """Model input name -> the name of that argument in the SavedModel's signatures.
+
+    Names that are already valid keep themselves; the others take
+    `signature_name`, with `_2`, `_3`, ... appended in sorted order of the
+    original names when two would meet.
+
+    Args:
+        model: `MultiTaskModel` (or a Keras model). Its inputs.
+
+    Example:
+
+    >>> serving_input_names(model)  # doctest: +SKIP
+    {'class': 'class_', 'island': 'island', 'my col': 'my_col'}
+    """
+    names = [tensor.name for tensor in _network(model).inputs]
+    mapping = {name: name for name in names if _is_signature_name(name)}
+    used = set(mapping.values())
+    for name in sorted(name for name in names if name not in mapping):
+        base = candidate = signature_name(name)
+        counter = 1
+        while candidate in used:
+            counter += 1
+            candidate = f"{base}_{counter}"
+        mapping[name] = candidate
+        used.add(candidate)
+    return {name: mapping[name] for name in names}
+
+
+def _network(model):
+    return getattr(model, "network", model)
+
 
 def input_signature(model) -> list:
-    """Returns one named `tf.TensorSpec` per model input (batch axis unknown)."""
+    """Returns one `tf.TensorSpec` per model input (batch axis unknown), named as the signatures take it."""
+    names = serving_input_names(model)
     return [
-        tf.TensorSpec(shape=tensor.shape, dtype=tensor.dtype, name=tensor.name)
-        for tensor in model.network.inputs
+        tf.TensorSpec(shape=tensor.shape, dtype=tensor.dtype, name=names[tensor.name])
+        for tensor in _network(model).inputs
     ]
 
 
 def _serving_function(model, specs, task_name=None):
-    names = [spec.name for spec in specs]
+    """A `tf.function` of keyword arguments (the signature names): the model's outputs, or one task's.
 
-    def serve(*tensors):
-        outputs = model(dict(zip(names, tensors)), training=False)
+    Traced for the model's dtypes (the signature) and, for each integer
+    input, for the other numeric dtypes, where it only fails with a message
+    naming the input, the dtype it takes and the dtype received.
+    """
+    names = dict(zip([spec.name for spec in specs], [tensor.name for tensor in _network(model).inputs]))
+
+    def serve(**tensors):
+        for spec in specs:
+            received = tensors[spec.name].dtype
+            if received != spec.dtype:
+                message = (f"input '{spec.name}' takes {spec.dtype.name} values; received {received.name}, which "
+                           f"it would cast with loss: convert the values to {spec.dtype.name} first (e.g. "
+                           f"images as uint8 0-255). Received: dtype={received.name}")
+                return _failure(message, model, tensors[spec.name], task_name)
+        outputs = model({names[key]: value for key, value in tensors.items()}, training=False)
         if task_name is not None:
             return {task_name: outputs[task_name]}
         return dict(outputs)
 
-    return tf.function(serve, input_signature=specs)
+    function = tf.function(serve)
+    function.get_concrete_function(**{spec.name: spec for spec in specs})
+    for spec in specs:
+        if not spec.dtype.is_integer:
+            continue
+        for dtype in _REFUSED_DTYPES:
+            if dtype != spec.dtype:
+                wrong = {other.name: other for other in specs}
+                wrong[spec.name] = tf.TensorSpec(spec.shape, dtype, name=spec.name)
+                function.get_concrete_function(**wrong)
+    return function
+
+
+def _failure(message: str, model, tensor, task_name):
+    """Outputs of the right structure that are never returned: an assertion that always fails runs first."""
+    check = tf.debugging.Assert(tf.constant(False), [tf.constant(message)])
+    batch = tf.shape(tensor)[0]
+    outputs = {}
+    for name, output in _network(model).output.items():
+        if task_name is None or name == task_name:
+            shape = tf.concat([[batch], tf.constant([size or 1 for size in output.shape[1:]], tf.int32)], 0)
+            with tf.control_dependencies([check]):
+                outputs[name] = tf.zeros(shape, output.dtype)
+    return outputs
 
 
 def export_saved_model(model, path: str) -> str:

@@ -6,7 +6,9 @@ applies `--set key=value` overrides (dotted keys; list items by index or by
 task name), and validates everything with pydantic, including the options of
 the named trunk, sharing scheme and balancer, which are checked against their
 builders' signatures. Types are strict (`true` is not an integer, `"3"` is
-not a number) and floats must be finite. Validation also builds what is cheap
+not a number) and floats must be finite; a float written with an exponent
+and no decimal point (`1e-3`, which PyYAML reads as a string) is the number
+it spells, in every float field. Validation also builds what is cheap
 to build, so nothing that passes can fail later for a value the user wrote:
 every task (and its loss and metric objects), the trunk's blocks and the
 balancer. Any problem raises a one-line `RecipeError` naming the file, the
@@ -26,13 +28,14 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from mtl_zoo.errors import OptionError, RecipeError
 from mtl_zoo.registry import BALANCERS, DATASETS, SHARING_SCHEMES, TASK_KINDS, TRUNKS, Registry
@@ -44,6 +47,44 @@ _STRICT = dict(strict=True, allow_inf_nan=False)
 MAX_SEED = 2**32 - 1
 # Training steps per call of the compiled training function (see `TrainingConfig`).
 DEFAULT_STEPS_PER_EXECUTION = 32
+# A float with an exponent and no decimal point (`1e-3`): YAML 1.1, so PyYAML, reads it as a string.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+$")
+
+
+def _exponent_float(value):
+    """`float(value)` for a string such as "1e-3" that PyYAML leaves unread; any other value unchanged."""
+    if isinstance(value, str) and _EXPONENT_FLOAT.match(value.strip()):
+        return float(value)
+    return value
+
+
+# Every float field of a recipe: strict, but "1e-3" from YAML or --set is the number 0.001.
+Float = Annotated[float, BeforeValidator(_exponent_float)]
+
+
+def accept_exponent_floats(hint):
+    """`hint` with every `float` in it made `Float` (in Optional, Union, list, tuple, dict, Annotated).
+
+    Example:
+
+    >>> accept_exponent_floats(Optional[float]) == Optional[Float]
+    True
+    """
+    if hint is float:
+        return Float
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is None or not args or origin is Literal:
+        return hint
+    if origin is Annotated:
+        return Annotated[(accept_exponent_floats(args[0]), *hint.__metadata__)]
+    converted = tuple(arg if arg is Ellipsis else accept_exponent_floats(arg) for arg in args)
+    if origin is Union:
+        return Union[converted]
+    if origin in (list, tuple, dict, set, frozenset):
+        return origin[converted]
+    return hint
+
+
 # Names a task cannot take because the exported SavedModel uses them for signatures.
 RESERVED_TASK_NAMES = ("serving_default",)
 # `model.groups` of a task_tree recipe whose groups `train` measures from task affinity first.
@@ -60,7 +101,8 @@ def _check_name(registry: Registry, value: str) -> str:
 
 FEATURE_TYPE = Literal["numeric", "categorical", "id", "text"]
 # Fields that describe data files; a registered data set (`name`) takes none of them.
-FILE_FIELDS = ("file", "files", "split_column", "validation_fraction", "test_fraction", "split_seed", "columns")
+FILE_FIELDS = ("file", "files", "split_column", "validation_fraction", "test_fraction", "split_seed", "columns",
+               "na_values", "encoding")
 
 
 class DataConfig(BaseModel):
@@ -69,11 +111,16 @@ class DataConfig(BaseModel):
     Give `name` (a registered data set), or files in one of three layouts:
     `file` with a `split_column`; `file` with `test_fraction` (and
     `validation_fraction`) split off at random with `split_seed`; or `files`
-    mapping each split name to its file. With files, `columns` names the
-    feature columns and their types, and each task's `label` names its column
-    (see `mtl_zoo.data.files`). Relative paths start at the recipe file's
-    folder (`load_recipe` resolves them; any other relative path starts at the
-    working directory).
+    mapping each split name to its file (with `validation_fraction`, the
+    validation rows are drawn from the train file instead). With files,
+    `columns` names the feature columns and their types, and each task's
+    `label` names its column (see `mtl_zoo.data.files`). `na_values` lists
+    the cells that mean "missing" in numeric columns besides a blank cell
+    (defaults to `mtl_zoo.data.columns.MISSING_MARKERS`); categorical, id and
+    text columns keep every value as written. `encoding` is the text encoding
+    of CSV files (defaults to UTF-8). Relative paths start at the recipe
+    file's folder (`load_recipe` resolves them; any other relative path
+    starts at the working directory).
     """
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
@@ -82,10 +129,12 @@ class DataConfig(BaseModel):
     file: Optional[str] = Field(None, min_length=1)
     files: Optional[dict[str, Annotated[str, Field(min_length=1)]]] = Field(None, min_length=1)
     split_column: Optional[str] = Field(None, min_length=1)
-    validation_fraction: Optional[float] = Field(None, gt=0, lt=1)
-    test_fraction: Optional[float] = Field(None, gt=0, lt=1)
+    validation_fraction: Optional[Float] = Field(None, gt=0, lt=1)
+    test_fraction: Optional[Float] = Field(None, gt=0, lt=1)
     split_seed: int = Field(0, ge=0, le=MAX_SEED)
     columns: Optional[dict[str, FEATURE_TYPE]] = Field(None, min_length=1)
+    na_values: Optional[list[str]] = None
+    encoding: Optional[str] = Field(None, min_length=1)
     data_dir: Optional[str] = None
     train_split: str = "train"
     validation_split: Optional[str] = "validation"
@@ -96,6 +145,19 @@ class DataConfig(BaseModel):
     @classmethod
     def _known_data_set(cls, value):
         return value if value is None else _check_name(DATASETS, value)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value):
+        import codecs
+
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError("unknown text encoding; give a Python codec name such as utf-8, latin-1, cp1252 "
+                                 "or utf-16") from None
+        return value
 
     @field_validator("file")
     @classmethod
@@ -131,10 +193,13 @@ class DataConfig(BaseModel):
         splits = [split for split in (self.train_split, self.validation_split, self.test_split) if split is not None]
         fractions = self.validation_fraction is not None or self.test_fraction is not None
         if self.files is not None:
-            if self.split_column is not None or fractions:
-                raise ValueError("split_column, validation_fraction and test_fraction split one file; with files "
-                                 "every split has its own file")
-            missing = [split for split in splits if split not in self.files]
+            if self.split_column is not None or self.test_fraction is not None:
+                raise ValueError("split_column and test_fraction split one file; with files every split has its "
+                                 "own file (validation_fraction may draw the validation rows from the train file)")
+            if self.validation_fraction is not None:
+                self._check_validation_from_train(splits)
+            drawn = self.validation_split if self.validation_fraction is not None else None
+            missing = [split for split in splits if split not in self.files and split != drawn]
             if missing:
                 raise ValueError(f"files has no file for split {missing[0]!r} (train_split, validation_split and "
                                  f"test_split name the splits). Received: files for {', '.join(self.files)}")
@@ -148,6 +213,21 @@ class DataConfig(BaseModel):
         if fractions:
             self._check_fractions(splits)
         return self
+
+    def _check_validation_from_train(self, splits: list) -> None:
+        """With files, `validation_fraction` draws the validation split from the train file."""
+        if self.validation_split is None:
+            raise ValueError("validation_fraction draws the validation split from the train file; set "
+                             "validation_split (e.g. validation), or drop validation_fraction. Received: "
+                             "validation_split=None")
+        if self.validation_split in self.files:
+            raise ValueError(
+                f"files gives the validation split its own file and validation_fraction draws it from the train "
+                f"file; give one of them. Received: files.{self.validation_split} and validation_fraction="
+                f"{self.validation_fraction}"
+            )
+        if len(set(splits)) != len(splits):
+            raise ValueError(f"validation_fraction needs distinct split names. Received: {', '.join(splits)}")
 
     def _check_fractions(self, splits: list) -> None:
         if self.test_fraction is None:
@@ -176,7 +256,7 @@ class TaskConfig(BaseModel):
     classes: int = Field(1, ge=1)
     loss: Optional[str] = Field(None, min_length=1)
     metrics: Optional[list[str]] = None
-    loss_weight: float = Field(1.0, ge=0)
+    loss_weight: Float = Field(1.0, ge=0)
     head_units: list[Annotated[int, Field(ge=1)]] = []
     class_names: Optional[list[str]] = None
     output_size: Optional[list[Annotated[int, Field(ge=1)]]] = Field(None, min_length=2, max_length=2)
@@ -215,7 +295,7 @@ class FeatureAlignmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", **_STRICT)
 
     tasks: list[str] = Field(min_length=2, max_length=2)
-    weight: float = Field(1.0, ge=0)
+    weight: Float = Field(1.0, ge=0)
 
 
 class ModelConfig(BaseModel):
@@ -305,10 +385,10 @@ class TrainingConfig(BaseModel):
     epochs: int = Field(ge=1)
     batch_size: int = Field(64, ge=1)
     optimizer: str = "adam"
-    learning_rate: float = Field(1e-3, gt=0)
+    learning_rate: Float = Field(1e-3, gt=0)
     steps_per_execution: int = Field(DEFAULT_STEPS_PER_EXECUTION, ge=1)
     deterministic: bool = Field(True, strict=True)
-    task_learning_rates: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+    task_learning_rates: dict[str, Annotated[Float, Field(ge=0)]] = Field(default_factory=dict)
     adaptive_task_learning_rates: bool = Field(False, strict=True)
     gradient_conflicts: Optional[GradientConflictsConfig] = None
     strategy: Literal["default", "mirrored", "multi_worker", "tpu"] = "default"
@@ -334,10 +414,10 @@ class TuningRange(BaseModel):
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
 
-    min: float
-    max: float
+    min: Float
+    max: Float
     sampling: Literal["linear", "log"] = "linear"
-    step: Optional[float] = Field(None, gt=0)
+    step: Optional[Float] = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -359,12 +439,12 @@ class TuningObjectiveConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", **_STRICT)
 
     metrics: dict[str, str] = Field(default_factory=dict)
-    weights: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
-    baselines: dict[str, dict[str, float]] = Field(default_factory=dict)
+    weights: dict[str, Annotated[Float, Field(ge=0)]] = Field(default_factory=dict)
+    baselines: dict[str, dict[str, Float]] = Field(default_factory=dict)
 
 
 # A search-space entry: a fixed value, a list of choices, or a numeric range.
-TuningValue = Union[bool, int, float, str]
+TuningValue = Annotated[Union[bool, int, float, str], BeforeValidator(_exponent_float)]
 TuningSpec = Union[TuningRange, list[TuningValue], TuningValue]
 
 
@@ -380,7 +460,7 @@ class GroupingConfig(BaseModel):
 
     steps: int = Field(200, ge=1)
     every_n_steps: int = Field(10, ge=1)
-    threshold: float = 0.0
+    threshold: Float = 0.0
     num_groups: Optional[int] = Field(None, ge=1)
 
 
@@ -447,7 +527,7 @@ def _options_model(builder, skip: int, title: str) -> type[BaseModel]:
         if parameter.kind in (parameter.VAR_KEYWORD, parameter.VAR_POSITIONAL):
             continue
         default = ... if parameter.default is parameter.empty else parameter.default
-        fields[parameter.name] = (hints.get(parameter.name, Any), default)
+        fields[parameter.name] = (accept_exponent_floats(hints.get(parameter.name, Any)), default)
     return pydantic.create_model(title, __config__=ConfigDict(extra="forbid", **_STRICT), **fields)
 
 

@@ -1,13 +1,19 @@
 """Table columns as model inputs and task labels: types checked, values converted.
 
 A feature column becomes one scalar input per example: "numeric" columns
-float32 (an empty cell is NaN, which the `features` trunk marks as missing);
-"categorical" and "id" columns int64 when every value is an integer, else
-strings (an empty cell is ""); "text" columns strings. A label column becomes the labels of a
-task of its kind, with empty cells as missing labels (-1 for class indices,
-NaN for floats, as `mtl_zoo.masking` expects). Class labels written as
-strings are mapped to indices through a vocabulary: the sorted values of the
-training split (index = position).
+float32 (an empty cell is NaN, which the `features` trunk marks as missing;
+a value beyond float32's range is refused); "categorical" and "id" columns
+int64 when every value is an integer written plainly (`7`, not `007` or
+`7.0`), else strings exactly as written (an empty cell is ""); "text"
+columns strings. A label column becomes the labels of a task of its kind,
+with empty cells as missing labels (-1 for class indices, NaN for floats, as
+`mtl_zoo.masking` expects). Class labels written as strings are mapped to
+indices through a vocabulary: the sorted values of the training split
+(index = position).
+
+How a file's cells become these values (which strings mean "missing" in
+numeric columns, `MISSING_MARKERS`) is decided when the file is read, by
+`mtl_zoo.data.files.read_table`.
 
 Every function names what is wrong in one line that starts with `where`
 (e.g. "data/penguins.csv: column 'sex' (tasks[1].label)"), gives the first
@@ -25,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import numpy as np
@@ -33,6 +40,13 @@ import pandas as pd
 from mtl_zoo.errors import DataError
 
 FEATURE_TYPES = ("numeric", "categorical", "id", "text")
+# Cells of a numeric column (feature, or label read as numbers) that mean "missing", besides a blank cell;
+# a recipe's `data.na_values` replaces them. Categorical, id and text columns keep every string as written.
+MISSING_MARKERS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "?", ".", "-")
+# An integer written plainly: no sign but "-", no leading zeros, no decimal point or spaces.
+_PLAIN_INTEGER = re.compile(r"^(0|-?[1-9][0-9]{0,18})$")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_INT64 = np.iinfo(np.int64)
 
 
 def _row(series: pd.Series, mask) -> str:
@@ -93,6 +107,20 @@ def _numbers(series: pd.Series, where: str, expected: str) -> pd.Series:
     return numbers.astype("float64")
 
 
+def is_string_column(series: pd.Series) -> bool:
+    """Whether the column holds text (pandas `str` or `object` of strings), as a CSV column read as written."""
+    return pd.api.types.is_string_dtype(series) or pd.api.types.is_object_dtype(series)
+
+
+def _plain_integers(series: pd.Series) -> bool:
+    """Whether every cell is a string that spells an int64 plainly (`12`, `-3`; not `007`, `+3`, `3.0` or "")."""
+    if len(series) == 0 or not is_string_column(series):
+        return False
+    values = series.tolist()
+    return all(isinstance(value, str) and _PLAIN_INTEGER.match(value) and _INT64.min <= int(value) <= _INT64.max
+               for value in values)
+
+
 def feature_dtype(feature_type: str, columns) -> str:
     """The input dtype of a feature column, decided over all its parts (one per split).
 
@@ -102,19 +130,22 @@ def feature_dtype(feature_type: str, columns) -> str:
 
     Returns:
         "float32" (numeric), "int64" (categorical or id columns whose every
-        cell is an integer) or "string".
+        cell is an integer: stored as one, or written plainly) or "string".
 
     Example:
 
-    >>> feature_dtype("categorical", [pd.Series([3, 1]), pd.Series([2])])
+    >>> feature_dtype("categorical", [pd.Series([3, 1]), pd.Series(["2"])])
     'int64'
     >>> feature_dtype("id", [pd.Series([3, 1]), pd.Series([2, None])])
+    'string'
+    >>> feature_dtype("id", [pd.Series(["007", "12"])])
     'string'
     """
     if feature_type == "numeric":
         return "float32"
     if feature_type in ("categorical", "id") and all(
-        pd.api.types.is_integer_dtype(column) and not column.isna().any() for column in columns
+        (pd.api.types.is_integer_dtype(column) and not column.isna().any()) or _plain_integers(column)
+        for column in columns
     ):
         return "int64"
     return "string"
@@ -144,6 +175,8 @@ def feature_values(feature_type: str, dtype: str, series: pd.Series, where: str)
         "float32": "declare the column categorical or text in data.columns, or fix the value",
         "int64": "the model takes integer values in this column",
     }[dtype]
+    if dtype == "int64" and is_string_column(series):
+        return _integer_strings(series, where, fix)
     numbers = _numbers(series, where, fix)
     values = numbers.to_numpy()
     if dtype == "int64":
@@ -162,7 +195,40 @@ def feature_values(feature_type: str, dtype: str, series: pd.Series, where: str)
     if infinite.any():
         raise DataError(f"{where}: {_row(series, infinite)} holds {_first(series, infinite)!r}; numeric features "
                         f"must be finite. Received: {_first(series, infinite)!r}")
+    _check_float32(series, values, where, "numeric features are float32: rescale the column (e.g. divide it "
+                                          "or take its logarithm) or fix the value")
     return values.astype("float32")
+
+
+def _check_float32(series: pd.Series, values: np.ndarray, where: str, fix: str) -> None:
+    """Raises for the first finite value beyond float32's range (it would become infinity)."""
+    with np.errstate(invalid="ignore"):
+        overflow = np.isfinite(values) & (np.abs(values) > _FLOAT32_MAX)
+    if overflow.any():
+        value = _first(series, overflow)
+        raise DataError(f"{where}: {_row(series, overflow)} holds {value!r}, beyond float32's range "
+                        f"(+-{_FLOAT32_MAX:.4g}); {fix}. Received: {value!r}")
+
+
+def _integer_strings(series: pd.Series, where: str, fix: str) -> np.ndarray:
+    """int64 values of a column of integers written as strings; raises naming the first cell that is none."""
+    values = series.tolist()
+    parsed = np.zeros(len(values), dtype="int64")
+    bad = np.zeros(len(values), dtype=bool)
+    for position, value in enumerate(values):
+        try:
+            number = int(str(value).strip())
+            if not _INT64.min <= number <= _INT64.max:
+                raise ValueError(value)
+            parsed[position] = number
+        except ValueError:
+            bad[position] = True
+    if bad.any():
+        value = _first(series, bad)
+        problem = "is empty" if _is_missing(value) or value == "" else f"holds {value!r}, not an integer"
+        raise DataError(f"{where}: {_row(series, bad)} {problem}; {fix}: fill or fix the {int(bad.sum())} cells. "
+                        f"Received: {value!r}")
+    return parsed
 
 
 def label_vocabulary(kind: str, series: pd.Series) -> Optional[tuple]:
@@ -187,7 +253,8 @@ def label_vocabulary(kind: str, series: pd.Series) -> Optional[tuple]:
     return tuple(sorted(set(as_strings(series).tolist()) - {""}))
 
 
-def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optional[tuple], where: str) -> np.ndarray:
+def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optional[tuple], where: str,
+                 evaluation: bool = False) -> np.ndarray:
     """Converts a label column to a task's labels; empty cells become missing labels.
 
     Args:
@@ -198,6 +265,9 @@ def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optiona
         vocabulary: tuple or None. Class names (from `label_vocabulary` on the
             training split) when the labels are strings.
         where: str. File and column, for messages.
+        evaluation: bool. The column is in a file a trained model is scored
+            on (its class names fixed by the model), not in training data;
+            messages say so. Defaults to False.
 
     Returns:
         int32 class indices (-1 missing) for classification, float32 values
@@ -215,19 +285,24 @@ def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optiona
             f"per label. Received: kind={kind!r}"
         )
     if vocabulary is not None:
-        return _vocabulary_indices(column, series, vocabulary, where)
+        return _vocabulary_indices(column, series, vocabulary, where, evaluation)
     expected = {
         "class_index": f"{kind} labels are class indices 0..{classes - 1} or class names "
                        "written as strings in every split",
         "binary": f"{kind} labels are 0 or 1 (or two names written as strings in every split)",
         "number": f"{kind} labels are numbers",
     }[column]
+    if evaluation and column != "number":
+        expected = (f"the model was trained on {kind} labels written as numbers in this column "
+                    f"({'class indices 0..' + str(classes - 1) if column == 'class_index' else '0 or 1'}): "
+                    "write them so here")
     numbers = _numbers(series, where, expected)
     values = numbers.to_numpy()
     present = ~np.isnan(values)
     if column == "class_index":
         bad = present & ((values != np.round(values)) | (values < 0) | (values >= classes))
-        message = f"class indices must be whole numbers from 0 to {classes - 1} (the task has classes: {classes})"
+        owner = "the model has" if evaluation else "the task has classes:"
+        message = f"class indices must be whole numbers from 0 to {classes - 1} ({owner} {classes})"
     elif column == "binary":
         bad = present & ((values < 0) | (values > 1))
         message = f"{kind} labels are 0 or 1 (probabilities in [0, 1] also fit)"
@@ -239,6 +314,8 @@ def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optiona
         raise DataError(f"{where}: {_row(series, bad)} holds {value!r}; {message}. Received: {value!r}")
     if column == "class_index":
         return np.where(present, values, -1).astype("int32")
+    if column == "number":
+        _check_float32(series, values, where, f"{kind} labels are float32: rescale the column or fix the value")
     return values.astype("float32")
 
 
@@ -249,13 +326,20 @@ def _column_type(kind: str) -> Optional[str]:
     return TASK_KINDS.get(kind).column
 
 
-def _vocabulary_indices(column: str, series: pd.Series, vocabulary: tuple, where: str) -> np.ndarray:
+def _vocabulary_indices(column: str, series: pd.Series, vocabulary: tuple, where: str,
+                        evaluation: bool = False) -> np.ndarray:
     text = as_strings(series)
     index = {name: position for position, name in enumerate(vocabulary)}
     codes = np.array([index.get(name, -1) for name in text.tolist()], dtype="int64")
     unknown = (codes == -1) & (text != "")
     if unknown.any():
         value = _first(series, unknown)
+        if evaluation:
+            raise DataError(
+                f"{where}: {_row(series, unknown)} holds {value!r}, a class the model was not trained on "
+                f"(classes: {', '.join(vocabulary)}); score only rows of these classes, or leave the cell "
+                f"empty to skip the row for this task. Received: {value!r}"
+            )
         raise DataError(
             f"{where}: {_row(series, unknown)} holds {value!r}, a class the training split does not have "
             f"(classes: {', '.join(vocabulary)}); every class must appear in the training split. "

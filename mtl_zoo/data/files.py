@@ -6,6 +6,8 @@ in one of three layouts:
 - one file with a split column: `file: penguins.csv` and `split_column: split`
   (each row's value names its split);
 - one file per split: `files: {train: a.csv, validation: b.csv, test: c.parquet}`;
+  or `files: {train: a.csv, test: c.csv}` with `validation_fraction: 0.2`,
+  which takes the validation rows from the train file at random (`split_seed`);
 - one file split at random: `file: penguins.csv`, `validation_fraction: 0.2`,
   `test_fraction: 0.2` and `split_seed: 0` (the same seed gives the same rows).
 
@@ -13,7 +15,24 @@ in one of three layouts:
 `categorical`, `id`, `text`; see `mtl_zoo.data.columns`), and each task reads
 its labels from the column its `label` names (defaults to the task name).
 Files ending in `.csv` or `.tsv` (optionally compressed) are read with
-`pandas.read_csv`, `.parquet` or `.pq` with `pandas.read_parquet`.
+`pandas.read_csv` (in `data.encoding`, UTF-8 unless the recipe says
+otherwise), `.parquet` or `.pq` with `pandas.read_parquet`.
+
+A CSV cell is read exactly as written, so training, `mtl-zoo evaluate
+--data` and a served model see the same value: categorical, id and text
+columns keep every string (`NA`, `None`, `null`, `NaN`, `007` and a blank
+cell, "", are values like any other). In numeric columns (numeric features,
+regression labels) a blank cell and the markers of
+`mtl_zoo.data.columns.MISSING_MARKERS` (`NA`, `N/A`, `NaN`, `null`, `None`,
+`?`, `.`, `-`, ...) are missing values; `data.na_values` replaces the
+markers. A classification or binary label column is read as numbers (with
+those markers missing) when every other cell is a number, else as class names
+exactly as written (a blank cell is a missing label). Parquet columns keep
+their types; their nulls are missing.
+
+Column names may be spelled any way (`class`, `my col`, `größe`, `2nd`), except
+with "/"; the SavedModel's signatures take inputs under names that are valid
+there (see `mtl_zoo.export.serving_input_names`).
 
 Every file is read and every column checked when the source is made, so a
 wrong column name, a value that does not fit a column's type or a task's kind,
@@ -46,23 +65,33 @@ from __future__ import annotations
 import collections
 import dataclasses
 import os
-import re
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from mtl_zoo.data.columns import FEATURE_TYPES, feature_dtype, feature_values, label_values, label_vocabulary
+from mtl_zoo.data.columns import (
+    FEATURE_TYPES,
+    MISSING_MARKERS,
+    feature_dtype,
+    feature_values,
+    is_string_column,
+    label_values,
+    label_vocabulary,
+)
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.errors import DataError
 
 CSV_SEPARATORS = {".csv": ",", ".tsv": "\t"}
 PARQUET_SUFFIXES = (".parquet", ".pq")
 COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zip", ".xz", ".zst")
-# Feature columns become model inputs and SavedModel signature arguments.
-INPUT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# Keras refuses "/" in a layer name, so in an input's name.
+_FORBIDDEN_IN_NAMES = "/"
+DEFAULT_ENCODING = "utf-8"
 # The one split of a file given to `evaluation_data_source`.
 EVALUATION_SPLIT = "data"
+# Where the class names of an evaluated file's labels come from, for messages.
+MODEL_CLASS_NAMES = "the model's class names"
 _MAX_LISTED_COLUMNS = 30
 _CACHE_SIZE = 4
 _SOURCES: collections.OrderedDict = collections.OrderedDict()
@@ -128,11 +157,15 @@ def _format(path: Path) -> tuple:
     )
 
 
-def read_table(path):
+def read_table(path, encoding: str = DEFAULT_ENCODING):
     """Reads a CSV or Parquet file into a `pd.DataFrame`; raises `DataError` if it cannot.
+
+    Every CSV cell is read as the string written in the file (a blank cell
+    is ""); `typed_columns` then makes numbers of the numeric columns.
 
     Args:
         path: str or Path. The file; its name says its format.
+        encoding: str. The text encoding of a CSV file. Defaults to "utf-8".
 
     Example:
 
@@ -152,10 +185,81 @@ def read_table(path):
     try:
         if file_format == "parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep=separator, low_memory=False)
-    except Exception as error:  # any failure of the reader: permissions, encoding, corrupt file
+        return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
+                           encoding=encoding)
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path}: cannot be read as {encoding} text: byte {error.object[error.start:error.start + 1]!r} at "
+            f"position {error.start} is not {encoding}; set data.encoding to the file's encoding (e.g. latin-1, "
+            f"cp1252, utf-16). Received: encoding={encoding!r}"
+        ) from None
+    except Exception as error:  # any failure of the reader: permissions, corrupt file
         detail = (str(error).strip().splitlines() or [""])[0][:200]
         raise DataError(f"{path}: cannot be read as {file_format.upper()}: {type(error).__name__}: {detail}") from None
+
+
+def _as_missing(series, markers: frozenset):
+    """The column as objects with NaN for a blank cell or a missing-value marker."""
+    import pandas as pd
+
+    values = series.to_numpy(dtype=object, na_value=np.nan)
+    missing = np.array([isinstance(value, str) and (value.strip() == "" or value in markers) for value in values],
+                       dtype=bool)
+    values[missing] = np.nan
+    return pd.Series(values, index=series.index, dtype=object)
+
+
+def typed_columns(frame, columns: dict, labels: list, na_values=None):
+    """The table with numeric columns made numbers; text columns stay as written.
+
+    Numeric feature columns and the label columns of tasks whose labels are
+    numbers get NaN for a blank cell or a missing-value marker (other cells
+    are checked later, naming the first that is no number). A
+    classification or binary label column written as text becomes numbers
+    the same way when every other cell is a number, else stays as written.
+    Columns that are not text (Parquet) are kept.
+
+    Args:
+        frame: `pd.DataFrame`. As `read_table` returned it.
+        columns: dict. Feature column -> feature type.
+        labels: list of `LabelColumn`.
+        na_values: list of str or None. The missing-value markers of numeric
+            columns (besides a blank cell). Defaults to
+            `mtl_zoo.data.columns.MISSING_MARKERS`.
+
+    Example:
+
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"age": ["31", "NA", ""], "city": ["NA", "None", "007"]}, dtype=str)
+    >>> typed = typed_columns(frame, {"age": "numeric", "city": "categorical"}, [])
+    >>> typed["age"].tolist(), typed["city"].tolist()
+    ([31.0, nan, nan], ['NA', 'None', '007'])
+    """
+    import pandas as pd
+
+    from mtl_zoo.registry import TASK_KINDS
+
+    markers = frozenset(MISSING_MARKERS if na_values is None else na_values)
+
+    def numbers(series):
+        """Floats if every cell left is a number, else objects (so the first non-number is reported)."""
+        values = _as_missing(series, markers)
+        parsed = pd.to_numeric(values, errors="coerce")
+        return parsed if (parsed.isna() == values.isna()).all() else values
+
+    changed = {}
+    for name, feature_type in columns.items():
+        if feature_type == "numeric" and name in frame.columns and is_string_column(frame[name]):
+            changed[name] = numbers(frame[name])
+    for label in labels:
+        if label.column not in frame.columns or label.column in changed or not is_string_column(frame[label.column]):
+            continue
+        values = numbers(frame[label.column])
+        column_type = TASK_KINDS.get(label.kind).column if label.kind in TASK_KINDS else None
+        if column_type in ("class_index", "binary") and (values.dtype == object or values.isna().all()):
+            continue  # class names, kept as written
+        changed[label.column] = values
+    return frame.assign(**changed) if changed else frame
 
 
 def _listed(names) -> str:
@@ -164,24 +268,35 @@ def _listed(names) -> str:
     return shown + (f", ... ({len(names) - _MAX_LISTED_COLUMNS} more)" if len(names) > _MAX_LISTED_COLUMNS else "")
 
 
-def split_tables(config) -> dict:
+def split_tables(config, labels: list = ()) -> dict:
     """Reads the files of a `data:` section and returns split name -> `Table`.
 
     Args:
         config: `DataConfig`. One of the three layouts (see the module
             docstring), already validated.
+        labels: list of `LabelColumn`. The tasks' label columns, read as
+            numbers or as written (see `typed_columns`). Defaults to none.
 
     Returns:
         A dict with every split the files hold (a split column may name more
         than the recipe uses).
     """
+    encoding = getattr(config, "encoding", None) or DEFAULT_ENCODING
+    na_values = getattr(config, "na_values", None)
+
+    def read(path):
+        return typed_columns(read_table(path, encoding), dict(config.columns or {}), list(labels), na_values)
+
     if config.files is not None:
         frames = {}
         for path in dict.fromkeys(config.files.values()):
-            frames[path] = read_table(path)
-        return {split: Table(frames[path], Path(path), f"data.files.{split}") for split, path in config.files.items()}
+            frames[path] = read(path)
+        tables = {split: Table(frames[path], Path(path), f"data.files.{split}") for split, path in config.files.items()}
+        if config.validation_fraction is not None:
+            tables.update(_validation_from_train(tables[config.train_split], config))
+        return tables
     path = Path(config.file)
-    frame = read_table(path)
+    frame = read(path)
     if config.split_column is not None:
         return _split_by_column(frame, path, config)
     return _split_at_random(frame, path, config)
@@ -195,14 +310,14 @@ def _split_by_column(frame, path: Path, config) -> dict:
             f"Received: split_column={column!r}"
         )
     values = frame[column]
-    empty = values.isna().to_numpy()
+    empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
     if empty.any():
         row = int(frame.index[int(np.flatnonzero(empty)[0])]) + 1
         raise DataError(
             f"{path}: column {column!r} (data.split_column) is empty in data row {row}; every row needs "
             f"the name of its split. Received: {int(empty.sum())} empty cells"
         )
-    names = values.astype(str)
+    names = as_split_names(values)
     rows = frame.drop(columns=[column])
     tables = {name: Table(rows[(names == name).to_numpy()], path, f"rows whose {column!r} is {name!r}")
               for name in sorted(names.unique())}
@@ -214,6 +329,29 @@ def _split_by_column(frame, path: Path, config) -> dict:
                 f"(data.{field}); its splits: {_listed(tables)}. Received: {field}={split!r}"
             )
     return tables
+
+
+def as_split_names(values):
+    """The split column as strings (whole numbers without a decimal point, as `as_strings` writes them)."""
+    from mtl_zoo.data.columns import as_strings
+    import pandas as pd
+
+    return pd.Series(as_strings(values), index=values.index)
+
+
+def _validation_from_train(train: Table, config) -> dict:
+    """Moves `validation_fraction` of the train file's rows, drawn with `split_seed`, into a validation split."""
+    num_rows = len(train.frame)
+    order = np.random.default_rng(config.split_seed).permutation(num_rows)
+    num_validation = int(round(num_rows * config.validation_fraction))
+    validation_rows, train_rows = np.sort(order[:num_validation]), np.sort(order[num_validation:])
+    return {
+        config.train_split: Table(train.frame.iloc[train_rows], train.path,
+                                  f"{train.origin} less data.validation_fraction={config.validation_fraction}"),
+        config.validation_split: Table(train.frame.iloc[validation_rows], train.path,
+                                       f"data.validation_fraction={config.validation_fraction} of the "
+                                       f"{num_rows} rows of {train.origin}"),
+    }
 
 
 def _split_at_random(frame, path: Path, config) -> dict:
@@ -241,10 +379,11 @@ def _where(table: Table, column: str, field: str) -> str:
 def _check_columns(tables: dict, columns: dict, labels: list) -> None:
     """Raises for a bad column name: not an input name, used twice, or missing from a file."""
     for name, feature_type in columns.items():
-        if not INPUT_NAME.match(name):
+        if not name.strip() or any(character in name for character in _FORBIDDEN_IN_NAMES):
             raise DataError(
-                f"column {name!r} (data.columns.{name}) cannot name a model input: rename the column to "
-                f"letters, digits and underscores, starting with a letter. Received: {name!r}"
+                f"column {name!r} (data.columns.{name}) cannot name a model input: Keras takes no "
+                f"{' or '.join(map(repr, _FORBIDDEN_IN_NAMES))} and no blank name; rename the column. "
+                f"Received: {name!r}"
             )
         if feature_type not in FEATURE_TYPES:
             raise DataError(f"column {name!r} (data.columns.{name}): unknown feature type; allowed: "
@@ -291,6 +430,8 @@ def _label_spec(label: LabelColumn, vocabulary: Optional[tuple], table: Table, o
         what = "more" if len(vocabulary) > expected else "fewer"
         fix = (f"set the task's classes to {len(vocabulary)}" if kind.column == "class_index"
                else "a binary label takes two values (or 0 and 1)")
+        if origin == MODEL_CLASS_NAMES:
+            fix = "the artifact's metrics.json and model disagree: evaluate the artifact as train wrote it"
         raise DataError(
             f"{where}: {len(vocabulary)} classes in {origin} ({_listed(vocabulary)}), {what} than "
             f"the task's {expected}; {fix}. Received: classes={label.classes}"
@@ -336,7 +477,7 @@ def table_source(name: str, description: str, tables: dict, columns: dict, label
     label_specs = {}
     for label in labels:
         if vocabularies is not None:
-            vocabulary, table, origin = vocabularies.get(label.column), any_table, "the model's class names"
+            vocabulary, table, origin = vocabularies.get(label.column), any_table, MODEL_CLASS_NAMES
         else:
             table = tables[train_split]
             vocabulary = label_vocabulary(label.kind, table.frame[label.column])
@@ -356,7 +497,8 @@ def table_source(name: str, description: str, tables: dict, columns: dict, label
         for label in labels:
             spec = label_specs[label.column]
             label_arrays[label.column] = label_values(label.kind, spec.classes, table.frame[label.column],
-                                                      spec.vocabulary, _where(table, label.column, label.field))
+                                                      spec.vocabulary, _where(table, label.column, label.field),
+                                                      evaluation=vocabularies is not None)
         arrays[split] = (features, label_arrays)
     inputs = {name: InputSpec((), input_dtypes[name], description=f"column {name!r} ({kind})", feature_type=kind)
               for name, kind in columns.items()}
@@ -381,10 +523,12 @@ def file_data_source(config, labels: list) -> DataSource:
     Returns:
         A `DataSource` whose splits are the files' splits.
     """
-    tables = split_tables(config)
+    tables = split_tables(config, labels)
     paths = list(dict.fromkeys(str(table.path) for table in tables.values()))
     layout = ("split column " + repr(config.split_column) if config.split_column
-              else "random split" if config.files is None else "one file per split")
+              else "random split" if config.files is None
+              else "one file per split" if config.validation_fraction is None
+              else "one file per split, validation rows drawn from the train file")
     return table_source(
         name=Path(paths[0]).name if len(paths) == 1 else Path(config.files[config.train_split]).name,
         description=f"{', '.join(paths)} ({layout})",
@@ -392,7 +536,8 @@ def file_data_source(config, labels: list) -> DataSource:
     )
 
 
-def evaluation_data_source(path, columns: dict, labels: list, input_dtypes: dict, vocabularies: dict) -> tuple:
+def evaluation_data_source(path, columns: dict, labels: list, input_dtypes: dict, vocabularies: dict,
+                           na_values=None, encoding: Optional[str] = None) -> tuple:
     """A one-split `DataSource` over a new file, typed and labelled as a trained model expects.
 
     Tasks whose label column the file lacks get only missing labels, so the
@@ -407,13 +552,18 @@ def evaluation_data_source(path, columns: dict, labels: list, input_dtypes: dict
         input_dtypes: dict. Feature column -> dtype of the model's input.
         vocabularies: dict. Label column -> class names, or None for
             numeric labels.
+        na_values: list of str or None. Missing-value markers of numeric
+            columns, as the model's recipe read its files (`data.na_values`).
+            Defaults to `mtl_zoo.data.columns.MISSING_MARKERS`.
+        encoding: str or None. The CSV file's text encoding (the recipe's
+            `data.encoding`). Defaults to "utf-8".
 
     Returns:
         `(source, skipped)`: the source, whose only split is
         `EVALUATION_SPLIT`, and the `LabelColumn`s absent from the file.
     """
     path = Path(path)
-    frame = read_table(path)
+    frame = typed_columns(read_table(path, encoding or DEFAULT_ENCODING), dict(columns), labels, na_values)
     skipped = [label for label in labels if label.column not in frame.columns]
     frame = frame.assign(**{label.column: np.nan for label in skipped})
     source = table_source(
@@ -462,7 +612,8 @@ def recipe_data_source(recipe) -> DataSource:
     labels = label_columns(recipe.tasks)
     key = (
         data.file, tuple(sorted((data.files or {}).items())), data.split_column, data.validation_fraction,
-        data.test_fraction, data.split_seed, tuple(data.columns.items()), data.train_split,
+        data.test_fraction, data.split_seed, tuple(data.columns.items()), data.encoding,
+        None if data.na_values is None else tuple(data.na_values), data.train_split,
         data.validation_split, data.test_split, tuple(labels), _file_stamps(data),
     )
     if key in _SOURCES:

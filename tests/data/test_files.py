@@ -274,9 +274,9 @@ DATA_ERRORS = [
      ["shop.csv: no column 'fold' (data.split_column)"]),
     ("label_is_a_feature", None, {"columns": {"age": "numeric", "species": "categorical"}}, LABELS,
      ["column 'species' is a feature (data.columns.species) and the labels of task 'species' (tasks[0].name)"]),
-    ("column_name_no_input_name", lambda frame: frame.rename(columns={"age": "age (years)"}),
-     {"columns": {"age (years)": "numeric"}}, LABELS,
-     ["column 'age (years)' (data.columns.age (years)) cannot name a model input"]),
+    ("column_name_no_input_name", lambda frame: frame.rename(columns={"age": "age/years"}),
+     {"columns": {"age/years": "numeric"}}, LABELS,
+     ["column 'age/years' (data.columns.age/years) cannot name a model input: Keras takes no '/'"]),
     ("multilabel_from_a_column", None, {}, [LabelColumn("tags", "multilabel", 3, "clicked", "tasks[0].name")],
      ["shop.csv: column 'clicked' (tasks[0].name): a multilabel task cannot read its labels from one column"]),
 ]
