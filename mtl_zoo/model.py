@@ -5,7 +5,10 @@ takes everything task-specific from its `Task` specs: each task's loss (mean
 over observed labels, so missing labels are skipped), loss weight and
 metrics. `train_step` computes one loss per task and asks the model's
 balancer for the objective; `fit` logs the total `loss`, one `{task}_loss`
-per task and every `{task}_{metric}`.
+per task and every `{task}_{metric}`. Every other loss term joins the
+objective too, logged by name: each `AuxiliaryLoss` layer's under the
+layer's name, the rest (weight and activity regularizers, other layers'
+`add_loss` terms) as `regularization_loss`.
 
 Example:
 
@@ -96,6 +99,7 @@ class Step:
     extra_loss: object
     auxiliary: list
     task_weights: object = None
+    regularization_loss: object = 0.0
 
 
 class BalancerHooks(keras.callbacks.Callback):
@@ -111,6 +115,26 @@ class BalancerHooks(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.balancer.on_epoch_end(epoch, logs or {})
+
+
+REGULARIZATION_LOSS = "regularization_loss"
+# Packages whose layers add no loss terms besides activity regularizers (and `AuxiliaryLoss` layers).
+_KNOWN_LAYER_PACKAGES = ("keras", "keras_hub", "mtl_zoo")
+
+
+def may_add_loss_terms(network) -> bool:
+    """Whether the network's loss has terms besides the tasks' and `AuxiliaryLoss` layers'.
+
+    True with a weight regularizer, an activity regularizer, or a layer from
+    another package (a plugin may `add_loss`): the model then logs those
+    terms as `regularization_loss`.
+    """
+    for layer in network._flatten_layers(include_self=True):
+        if getattr(layer, "activity_regularizer", None) is not None:
+            return True
+        if type(layer).__module__.split(".")[0] not in _KNOWN_LAYER_PACKAGES:
+            return True
+    return any(getattr(variable, "regularizer", None) is not None for variable in network.trainable_weights)
 
 
 def resolve_balancer(balancer) -> Balancer:
@@ -171,6 +195,8 @@ class MultiTaskModel(keras.Model):
         self.invalid_label_counts = InvalidLabelCounts(self.tasks)
         self.auxiliary_losses = auxiliary_loss_layers(network)
         self.auxiliary_loss_trackers = [keras.metrics.Mean(name=layer.name) for layer in self.auxiliary_losses]
+        self.regularization_loss_tracker = (
+            keras.metrics.Mean(name=REGULARIZATION_LOSS) if may_add_loss_terms(network) else None)
         self.task_weight_trackers = [keras.metrics.Mean(name=f"{name}_weight") for name in self.task_names]
         self.built = True
 
@@ -205,6 +231,7 @@ class MultiTaskModel(keras.Model):
             [self.total_loss_tracker]
             + list(self.task_loss_trackers)
             + list(self.auxiliary_loss_trackers)
+            + ([self.regularization_loss_tracker] if getattr(self, "regularization_loss_tracker", None) else [])
             + list(self.task_weight_trackers)
             + [metric for metrics in self.task_metrics for metric in metrics]
         )
@@ -341,13 +368,13 @@ class MultiTaskModel(keras.Model):
         """
         features, labels, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         predictions = predict(features) if predict else self(features, training=training)
+        added = self._added_loss_terms()  # read before any cross-replica reduction lets another replica run
         losses = self._task_losses(labels, predictions, sample_weight)
         objective, weights = balanced_objective(
             self.balancer, self.task_names, losses.means, losses.counts, training=training
         )
-        auxiliary = [layer.replica_term() for layer in self.auxiliary_losses]
-        extra = ops.sum(ops.stack(auxiliary + self._regularization_penalties())) if auxiliary else (
-            ops.sum(ops.stack(self.losses)) if self.losses else 0.0)
+        auxiliary = [ops.cast(layer.replica_term(), "float32") for layer in self.auxiliary_losses]
+        regularization = ops.sum(ops.stack(added)) if added else ops.zeros((), "float32")
         return Step(
             labels=labels,
             predictions=predictions,
@@ -355,9 +382,21 @@ class MultiTaskModel(keras.Model):
             losses=losses,
             objective=objective,
             weights=weights,
-            extra_loss=extra,
+            extra_loss=ops.sum(ops.stack(auxiliary)) + regularization if auxiliary else regularization,
             auxiliary=auxiliary,
+            regularization_loss=regularization,
         )
+
+    def _added_loss_terms(self) -> list:
+        """This step's loss terms besides the `AuxiliaryLoss` layers' (float32 scalars).
+
+        Every other term of `self.losses`: the layers' `add_loss` terms
+        (activity regularizers, plugin layers) of the call just made, and the
+        weight regularizers' penalties. The auxiliary terms are left out here
+        (each `AuxiliaryLoss` layer gives its own replica's term).
+        """
+        auxiliary = {id(term) for layer in self.auxiliary_losses for term in layer.losses}
+        return [ops.cast(term, "float32") for term in self.losses if id(term) not in auxiliary]
 
     def _update_metrics(self, step: "Step"):
         losses = step.losses
@@ -366,6 +405,8 @@ class MultiTaskModel(keras.Model):
         self.total_loss_tracker.update_state(losses.means, step.weights, losses.local_counts, other)
         for tracker, value in zip(self.auxiliary_loss_trackers, step.auxiliary):
             tracker.update_state(value)
+        if self.regularization_loss_tracker is not None:
+            self.regularization_loss_tracker.update_state(step.regularization_loss)
         for index, tracker in enumerate(self.task_weight_trackers):
             tracker.update_state((step.weights if step.task_weights is None else step.task_weights)[index])
         for index, (task, tracker, metrics) in enumerate(
@@ -492,11 +533,6 @@ class MultiTaskModel(keras.Model):
         `apply` unscales (and skips, lowering the scale, when not finite).
         """
         return ops.cast(self.optimizer.scale_loss(ops.ones((), "float32")), "float32")
-
-    def _regularization_penalties(self) -> list:
-        """The weight regularizers' penalties (computed from the variables, the same on every replica)."""
-        return [ops.cast(variable.regularizer(variable), "float32") for variable in self.trainable_weights
-                if getattr(variable, "regularizer", None) is not None]
 
     @property
     def _loss_weights(self):
