@@ -31,40 +31,13 @@ Example:
 
 from __future__ import annotations
 
-import keyword
-import re
-import unicodedata
-
 import keras
 import tensorflow as tf
 
+from mtl_zoo.names import is_signature_name, signature_name
+
 # Float and integer dtypes a NumPy array may arrive in; each is refused for an integer input of another dtype.
 _REFUSED_DTYPES = (tf.float16, tf.float32, tf.float64, tf.int8, tf.int16, tf.int32, tf.int64, tf.uint8, tf.uint16)
-
-
-def _is_signature_name(name: str) -> bool:
-    """A name TensorFlow takes as a signature argument: an ASCII identifier, no keyword, no leading "_"."""
-    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
-
-
-def signature_name(name: str) -> str:
-    """`name` spelled as a signature argument (before making it unique among the inputs).
-
-    Example:
-
-    >>> [signature_name(name) for name in ["age", "class", "my col", "a-b", "x.y", "2nd", "größe", "?"]]
-    ['age', 'class_', 'my_col', 'a_b', 'x_y', 'input_2nd', 'grosse', 'input']
-    """
-    if _is_signature_name(name):
-        return name
-    text = unicodedata.normalize("NFKD", name.replace("ß", "ss"))
-    text = "".join(character for character in text if character.isascii())
-    text = re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
-    if not text:
-        return "input"
-    if text[0].isdigit():
-        text = "input_" + text
-    return text + "_" if keyword.iskeyword(text) else text
 
 
 def serving_input_names(model) -> dict:
@@ -83,14 +56,14 @@ def serving_input_names(model) -> dict:
     {'class': 'class_', 'island': 'island', 'my col': 'my_col'}
     """
     names = [tensor.name for tensor in _network(model).inputs]
-    mapping = {name: name for name in names if _is_signature_name(name)}
+    mapping = {name: name for name in names if is_signature_name(name)}
     used = set(mapping.values())
     for name in sorted(name for name in names if name not in mapping):
         base = candidate = signature_name(name)
         counter = 1
         while candidate in used:
             counter += 1
-            candidate = f"{base}_{counter}"
+            candidate = f"{base.rstrip('_')}_{counter}"
         mapping[name] = candidate
         used.add(candidate)
     return {name: mapping[name] for name in names}
@@ -122,7 +95,7 @@ def _serving_function(model, specs, task_name=None):
         for spec in specs:
             received = tensors[spec.name].dtype
             if received != spec.dtype:
-                message = (f"input '{spec.name}' takes {spec.dtype.name} values; received {received.name}, which "
+                message = (f"input {spec.name} takes {spec.dtype.name} values; received {received.name}, which "
                            f"it would cast with loss: convert the values to {spec.dtype.name} first (e.g. "
                            f"images as uint8 0-255). Received: dtype={received.name}")
                 return _failure(message, model, tensors[spec.name], task_name)

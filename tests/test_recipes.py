@@ -115,3 +115,31 @@ def test_missing_recipe_lists_known_recipes():
 def test_apply_overrides_parses_values_as_yaml():
     document = apply_overrides({"a": {"b": 1}}, ["a.b=[1, 2]", "a.c=true", "d=0.5"], "x")
     assert document == {"a": {"b": [1, 2], "c": True}, "d": 0.5}
+
+
+def test_floats_written_with_an_exponent_are_numbers_in_yaml_and_overrides(tmp_path):
+    document = recipe_document()
+    document["training"]["learning_rate"] = 1e-3
+    document["tasks"][0]["loss_weight"] = 5e-1
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(document).replace("0.001", "1e-3").replace("0.5", "5E-1"))
+    assert yaml.safe_load(path.read_text())["training"]["learning_rate"] == "1e-3"  # what PyYAML makes of it
+    recipe = load_recipe(path)
+    assert recipe.training.learning_rate == 0.001 and recipe.tasks[0].loss_weight == 0.5
+
+    recipe = load_recipe(path, ["training.learning_rate=2e-4", "model.trunk_options.dropout=1e-1",
+                                "training.task_learning_rates.left_digit=5e-1"])
+    assert recipe.training.learning_rate == 2e-4 and recipe.model.trunk_options["dropout"] == 0.1
+    assert recipe.training.task_learning_rates == {"left_digit": 0.5}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("fast", "training.learning_rate: Input should be a valid number. Received: 'fast'"),
+    ("'3'", "training.learning_rate: Input should be a valid number. Received: '3'"),
+    ("1e999", "training.learning_rate: Input should be a finite number"),
+])
+def test_float_fields_still_refuse_what_is_no_number(tmp_path, value, expected):
+    path = write(tmp_path, recipe_document())
+    with pytest.raises(RecipeError) as error:
+        load_recipe(path, [f"training.learning_rate={value}"])
+    assert expected in str(error.value)

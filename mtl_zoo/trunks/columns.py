@@ -42,6 +42,7 @@ import tensorflow as tf
 from keras import ops
 
 from mtl_zoo.trunks.lookups import ExactIntegerLookup, ExactStringLookup, ExactTextVectorization
+from mtl_zoo.names import layer_name
 
 # === Layers ===
 
@@ -175,7 +176,8 @@ class NumericColumn:
         self.width = math.prod(spec.shape) if spec.shape else 1
         self.indicators = indicators
         self.normalization = (
-            keras.layers.Normalization(axis=-1, dtype="float32", name=f"{name}_normalization") if normalize else None
+            keras.layers.Normalization(axis=-1, dtype="float32", name=f"{layer_name(name)}_normalization")
+            if normalize else None
         )
 
     def adapt(self, batches) -> None:
@@ -200,10 +202,10 @@ class NumericColumn:
         self.normalization.adapt(rows)
 
     def __call__(self, tensor):
-        x = keras.layers.Reshape((self.width,), name=f"{self.name}_values")(tensor)
+        x = keras.layers.Reshape((self.width,), name=f"{layer_name(self.name)}_values")(tensor)
         if self.normalization is not None:
             x = self.normalization(x)
-        return FillMissing(indicators=self.indicators, name=f"{self.name}_fill_missing")(x)
+        return FillMissing(indicators=self.indicators, name=f"{layer_name(self.name)}_fill_missing")(x)
 
 
 class LookupColumn:
@@ -226,7 +228,7 @@ class LookupColumn:
         self.name = name
         self.embedding_dim = embedding_dim
         lookup = ExactStringLookup if spec.dtype == "string" else ExactIntegerLookup
-        self.lookup = lookup(num_oov_indices=1, max_tokens=max_tokens, name=f"{name}_lookup")
+        self.lookup = lookup(num_oov_indices=1, max_tokens=max_tokens, name=f"{layer_name(name)}_lookup")
 
     def adapt(self, batches) -> None:
         """Learns the vocabulary of the column's batches."""
@@ -235,7 +237,7 @@ class LookupColumn:
     def __call__(self, tensor):
         indices = self.lookup(tensor)
         return keras.layers.Embedding(
-            self.lookup.vocabulary_size(), self.embedding_dim, name=f"{self.name}_embedding"
+            self.lookup.vocabulary_size(), self.embedding_dim, name=f"{layer_name(self.name)}_embedding"
         )(indices)
 
 
@@ -265,7 +267,7 @@ class TextColumn:
             "max_tokens": max_tokens,
             "split": "whitespace" if split == "word" else "character",
             "ngrams": ngrams if ngrams > 1 else None,
-            "name": f"{name}_vectorizer",
+            "name": f"{layer_name(name)}_vectorizer",
         }
         if output == "tf_idf":
             options.update(output_mode="tf_idf")
@@ -281,8 +283,8 @@ class TextColumn:
         tokens = self.vectorizer(tensor)
         if self.output == "tf_idf":
             if tokens.shape[-1] is None:  # not adapted yet: the width is the vocabulary size, at most max_tokens
-                tokens = keras.layers.Reshape((self.max_tokens,), name=f"{self.name}_tf_idf")(tokens)
+                tokens = keras.layers.Reshape((self.max_tokens,), name=f"{layer_name(self.name)}_tf_idf")(tokens)
             return tokens
         return EmbeddingBag(
-            self.vectorizer.vocabulary_size(), self.embedding_dim, name=f"{self.name}_embedding_bag"
+            self.vectorizer.vocabulary_size(), self.embedding_dim, name=f"{layer_name(self.name)}_embedding_bag"
         )(tokens)
