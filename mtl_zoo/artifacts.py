@@ -3,13 +3,20 @@
 A finished artifact folder holds `model.keras`, `saved_model/` (one serving
 signature per task plus `serving_default`), `metrics.json` (test metrics,
 timing, the model card of inputs and outputs, versions and the resolved
-recipe), `recipe.yaml`, `learning_curves.png`, `task_weights.png` (the
+recipe), `MODEL_CARD.md` (how to call the SavedModel, with an example
+request), `round_trip_inputs.tfrecord` (rows that check `model.keras`
+against `saved_model/` later, see `mtl_zoo.round_trips`), `recipe.yaml`, `learning_curves.png`, `task_weights.png` (the
 balancer's per-task weights over the epochs, also in `metrics.json` under
 `task_weights`) and, when the run recorded them, TensorBoard logs in
 `tensorboard/` and the gradient-conflict heatmap (`gradient_conflicts.png`).
 A run writes into a hidden staging folder beside the target and only moves it
 into place once everything is written and checked, so a failed or interrupted
 run never damages a finished artifact; replacing one needs `overwrite=True`.
+
+Reading an artifact runs none of its code unless asked: `model.keras` loads
+in Keras safe mode (no Python lambdas), the plugins it records are imported
+only when trusted (`load_artifact_plugins`), and a damaged file is a
+one-line `ArtifactError`.
 
 Example:
 
@@ -33,8 +40,10 @@ import tensorflow as tf
 import yaml
 
 from mtl_zoo.export import export_saved_model
+from mtl_zoo.model_card import write_model_card
 from mtl_zoo.plots import plot_learning_curves, plot_task_weights
 from mtl_zoo.plugins import plugin_record
+from mtl_zoo.round_trips import SAMPLE_FILE, check_round_trips, round_trip_rows, write_sample
 
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
@@ -43,6 +52,7 @@ RECIPE_FILE = "recipe.yaml"
 CURVES_FILE = "learning_curves.png"
 TASK_WEIGHTS_FILE = "task_weights.png"
 TENSORBOARD_DIR = "tensorboard"
+MODEL_CARD_FILE = "MODEL_CARD.md"
 ROUND_TRIP_TOLERANCE = 1e-5
 
 
@@ -63,47 +73,140 @@ def check_output_folder(folder, overwrite: bool) -> None:
 
 
 def check_artifact_folder(folder) -> Path:
-    """Returns `folder` as a Path if it holds `model.keras` and `recipe.yaml`, else raises."""
+    """Returns `folder` as a Path if it holds what `mtl-zoo train` writes, else raises.
+
+    Required: `model.keras`, `saved_model/` (with its `saved_model.pb`),
+    `metrics.json` and `recipe.yaml`.
+
+    Example:
+
+    >>> check_artifact_folder("no/such/folder")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    mtl_zoo.artifacts.ArtifactError: no/such/folder is not a trained artifact ...
+    """
     folder = Path(folder)
-    missing = [name for name in (MODEL_FILE, RECIPE_FILE) if not (folder / name).exists()]
+    required = {MODEL_FILE: MODEL_FILE, f"{SAVED_MODEL_DIR}/": f"{SAVED_MODEL_DIR}/saved_model.pb",
+                METRICS_FILE: METRICS_FILE, RECIPE_FILE: RECIPE_FILE}
+    missing = [name for name, path in required.items() if not (folder / path).is_file()]
     if missing:
+        what = "not a trained artifact" if len(missing) == len(required) else "an incomplete artifact"
         raise ArtifactError(
-            f"{folder} is not a trained artifact (missing {', '.join(missing)}); give a folder "
-            f"written by `mtl-zoo train`, e.g. saved_models/<recipe name>. Received: {str(folder)!r}"
+            f"{folder} is {what} (missing {', '.join(missing)}); give a folder written by `mtl-zoo train`, "
+            f"e.g. saved_models/<recipe name>, or train it again. Received: {str(folder)!r}"
         )
     return folder
 
 
-def load_artifact_plugins(folder) -> list:
-    """Loads the plugins an artifact was trained with (its `metrics.json` field `plugins`).
+def read_metrics(folder) -> dict:
+    """The artifact's `metrics.json` as a dict; raises `ArtifactError` in one line if it is unreadable.
+
+    Example:
+
+    >>> read_metrics("saved_models/penguins")["recipe"]  # doctest: +SKIP
+    'penguins'
+    """
+    path = Path(folder) / METRICS_FILE
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        detail = (str(error).strip().splitlines() or [""])[0][:200]
+        raise ArtifactError(f"{path} is missing or not readable JSON ({type(error).__name__}: {detail}); "
+                            "train the artifact again.") from None
+    if not isinstance(metrics, dict):
+        raise ArtifactError(f"{path} holds a JSON {type(metrics).__name__}, not the object `mtl-zoo train` "
+                            "writes; train the artifact again.")
+    return metrics
+
+
+def load_artifact_plugins(folder, trusted: bool = False) -> list:
+    """Loads the plugins an artifact was trained with (its `metrics.json` field `plugins`), if trusted.
 
     An artifact whose recipe names a trunk, scheme, balancer or data set that
     a plugin registered can only be read once that plugin is imported again.
+    Importing a module runs its code, so a recorded plugin that this process
+    has not loaded yet (by `--import` or an installed entry point) is only
+    imported with `trusted`; otherwise the error names the plugins and the
+    options that import them.
 
     Args:
         folder: str or Path. An artifact folder.
+        trusted: bool. Import the plugins the artifact records (the
+            command line's `--trust-plugins`). Defaults to False.
 
     Returns:
         The plugins loaded (see `mtl_zoo.plugins.LoadedPlugin`).
 
     Raises:
-        PluginError: a recorded plugin is missing or fails to import.
+        PluginError: a recorded plugin is not loaded and not trusted, or is
+            missing or fails to import.
+        ArtifactError: `metrics.json` or its `plugins` field is damaged.
 
     Example:
 
     >>> load_artifact_plugins("saved_models/multidigits_hard")  # doctest: +SKIP
     []
     """
-    from mtl_zoo.plugins import RECORD_FIELD, import_recorded_plugins
+    from mtl_zoo.errors import PluginError
+    from mtl_zoo.plugins import RECORD_FIELD, check_plugin_record, import_recorded_plugins, pending_plugins
 
     path = Path(folder) / METRICS_FILE
-    if not path.exists():
-        return []
-    try:
-        record = json.loads(path.read_text()).get(RECORD_FIELD)
-    except (OSError, ValueError, AttributeError) as error:
-        raise ArtifactError(f"{path} is not readable JSON ({error}); train the artifact again.") from None
+    record = read_metrics(folder).get(RECORD_FIELD)
+    problem = check_plugin_record(record)
+    if problem:
+        raise ArtifactError(f"{path}: field '{RECORD_FIELD}' {problem}; the file is damaged: train the artifact "
+                            f"again. Received: {json.dumps(record)[:200]}")
+    pending = pending_plugins(record)
+    if pending and not trusted:
+        modules = [plugin.split(":")[0] for plugin in pending]
+        imports = " ".join(f"--import {module}" for module in dict.fromkeys(modules))
+        raise PluginError(
+            f"{folder} was trained with plugin code that is not loaded ({', '.join(pending)}); importing it runs "
+            f"that code: if you trust it, pass {imports} or --trust-plugins. Received: plugins={pending}"
+        )
     return import_recorded_plugins(record, needed_by=str(folder))
+
+
+def load_artifact_model(folder):
+    """Loads an artifact's `model.keras` in Keras safe mode; a damaged file raises `ArtifactError` in one line.
+
+    Args:
+        folder: str or Path. An artifact folder.
+
+    Example:
+
+    >>> model = load_artifact_model("saved_models/penguins")  # doctest: +SKIP
+    """
+    path = Path(folder) / MODEL_FILE
+    try:
+        return load_model(path, safe_mode=True)
+    except Exception as error:  # any damage: truncated zip, foreign config, unsafe lambda, missing class
+        detail = " ".join(str(error).split())[:300]
+        raise ArtifactError(f"{path} cannot be loaded ({type(error).__name__}: {detail}); it is damaged or not a "
+                            "model `mtl-zoo train` wrote: train the artifact again.") from None
+
+
+def load_saved_model(folder):
+    """Loads an artifact's `saved_model/`; a missing or damaged one raises `ArtifactError` in one line.
+
+    Args:
+        folder: str or Path. An artifact folder.
+
+    Example:
+
+    >>> served = load_saved_model("saved_models/penguins")  # doctest: +SKIP
+    """
+    path = Path(folder) / SAVED_MODEL_DIR
+    if not (path / "saved_model.pb").is_file():
+        raise ArtifactError(f"{folder} has no {SAVED_MODEL_DIR}/ (or it lacks saved_model.pb); the artifact is "
+                            f"incomplete: train it again. Received: {str(folder)!r}")
+    try:
+        served = tf.saved_model.load(str(path))
+        served.signatures["serving_default"]
+    except Exception as error:  # any damage: truncated protobuf, missing variables, no default signature
+        detail = " ".join(str(error).split())[:300]
+        raise ArtifactError(f"{path} cannot be loaded ({type(error).__name__}: {detail}); it is damaged: train "
+                            "the artifact again.") from None
+    return served
 
 
 def replace_folder(staging: Path, target: Path) -> None:
@@ -133,32 +236,14 @@ def max_abs_difference(first: dict, second: dict) -> float:
     return max(float(np.max(np.abs(np.asarray(first[k]) - np.asarray(second[k])))) for k in first)
 
 
-def check_round_trips(model, folder: Path, features: dict) -> dict:
-    """Reloads `.keras` and the SavedModel from `folder`; returns their max abs differences.
-
-    Like is compared with like: the reloaded model's eager outputs with the
-    model's eager outputs, the SavedModel's (a graph) with the model's run as
-    a graph (in a mixed bfloat16 policy eager and graph execution round
-    differently). Both run on this process only, so under a multi-worker
-    strategy the chief checks alone.
-    """
-    eager = {name: value.numpy() for name, value in model(features, training=False).items()}
-    graph = tf.function(lambda batch: model(batch, training=False))(features)
-    reloaded = load_model(folder / MODEL_FILE)
-    served = tf.saved_model.load(str(folder / SAVED_MODEL_DIR))
-    return {
-        "keras": max_abs_difference(eager, reloaded(features, training=False)),
-        "saved_model": max_abs_difference({name: value.numpy() for name, value in graph.items()},
-                                          served.signatures["serving_default"](**features)),
-    }
-
-
 def load_model(path, **options):
     """Loads a `.keras` model written by mtl_zoo, registering mtl_zoo's Keras classes first.
 
     `keras.models.load_model` alone can only rebuild a `MultiTaskModel` once
     mtl_zoo's classes are registered (any use of `mtl_zoo.Task`,
     `mtl_zoo.build_model`, ... registers them); this function does that for you.
+    It loads in Keras safe mode (a Python lambda in the file is refused)
+    unless `safe_mode=False` is passed.
 
     Args:
         path: str or Path. A `.keras` file, e.g. `saved_models/<recipe>/model.keras`.
@@ -175,6 +260,7 @@ def load_model(path, **options):
     import mtl_zoo
 
     mtl_zoo._import_library()
+    options.setdefault("safe_mode", True)
     return keras.models.load_model(path, **options)
 
 
@@ -263,8 +349,11 @@ def model_card(model, recipe) -> dict:
     """
     from mtl_zoo.data.files import recipe_data_source
 
+    from mtl_zoo.export import serving_input_names
+
     data_set = recipe_data_source(recipe)
     specs = data_set.inputs
+    signature_names = serving_input_names(model)
     inputs = {}
     for tensor in model.network.inputs:
         spec = specs.get(tensor.name)
@@ -272,6 +361,7 @@ def model_card(model, recipe) -> dict:
             **(spec.card() if spec is not None else {"value_range": None, "description": ""}),
             "shape": [int(size) if size is not None else None for size in tensor.shape[1:]],
             "dtype": str(tensor.dtype),
+            "signature_name": signature_names[tensor.name],
         }
     network_outputs = model.network.output
     outputs = {
@@ -370,12 +460,16 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
         export_saved_model(result.model, staging / SAVED_MODEL_DIR)
         resolved = resolved_recipe(recipe, result.model)
         (staging / RECIPE_FILE).write_text(yaml.safe_dump(resolved, sort_keys=False))
-        round_trip = check_round_trips(result.model, staging, result.test_batch[0])
+        rows, row_counts = round_trip_rows(recipe)
+        round_trip = check_round_trips(result.model, staging, rows, recipe.training.batch_size)
+        checked = ", ".join(f"{count} {split}" for split, count in row_counts.items())
         if max(round_trip.values()) > ROUND_TRIP_TOLERANCE:
             raise ArtifactError(
                 f"Reloaded model outputs differ from the trained model by more than "
-                f"{ROUND_TRIP_TOLERANCE}; nothing was written to {target}. Received: {round_trip}"
+                f"{ROUND_TRIP_TOLERANCE} on the check rows ({checked}); nothing was written to {target}. "
+                f"Received: {round_trip}"
             )
+        write_sample(rows, staging / SAMPLE_FILE, result.model)
         plot_learning_curves(
             result.history, {task.name: list(task.metrics) for task in result.model.tasks}, staging / CURVES_FILE
         )
@@ -398,6 +492,7 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
             "parameters": count_parameters(result.model),
             **model_card(result.model, recipe),
             "round_trip_max_abs_difference": round_trip,
+            "round_trip_rows": row_counts,
             "task_weights": {name: result.history.get(f"{name}_weight", []) for name in result.model.task_names},
             "history": result.history,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -411,6 +506,7 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
             "plugins": plugin_record(),
         }
         (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+        write_model_card(staging, result.model, recipe, metrics, rows)
         replace_folder(staging, target)
     finally:
         if staging.exists():

@@ -1,4 +1,4 @@
-"""The `mtl-zoo` command line: train, evaluate, export and list.
+"""The `mtl-zoo` command line: train, evaluate, predict, export and list.
 
 Every command is a thin layer over the library: recipes (`mtl_zoo.recipes`),
 training (`mtl_zoo.training`) and artifacts (`mtl_zoo.artifacts`). User
@@ -10,6 +10,12 @@ unless `--verbose` is given, and enables op determinism before training when
 the recipe asks for it (`training.deterministic`, the default). TensorFlow is
 imported only once a command runs, so `--help` and `--version` answer at once.
 
+Reading an artifact (`evaluate`, `predict`, `export`) runs none of its code
+unless asked: the plugin modules it records are imported only with
+`--import MODULE` or `--trust-plugins`, and `model.keras` loads in Keras
+safe mode. An artifact whose `model.keras` and `saved_model/` disagree is
+refused (`mtl_zoo.round_trips.check_artifact_agreement`).
+
 Example:
 
     mtl-zoo train recipes/multidigits_hard.yaml --set training.epochs=2
@@ -18,6 +24,7 @@ Example:
     mtl-zoo train recipes/multidigits_hard.yaml --strategy multi_worker --workers 2
     mtl-zoo evaluate saved_models/multidigits_hard
     mtl-zoo evaluate saved_models/penguins --data new_penguins.csv
+    mtl-zoo predict saved_models/penguins --data unlabelled.csv --output predictions.csv
     mtl-zoo export saved_models/multidigits_hard --output /tmp/serving --overwrite
     mtl-zoo list --json
     mtl-zoo --verbose list
@@ -219,7 +226,7 @@ def command_train(arguments) -> int:
     if not chief:
         return 0
     extra = "".join(f", {path.name}" for path in sorted(output.glob("gradient_conflicts.*")))
-    print(f"\nWrote {output}/ (model.keras, saved_model/, metrics.json, recipe.yaml, "
+    print(f"\nWrote {output}/ (model.keras, saved_model/, metrics.json, MODEL_CARD.md, recipe.yaml, "
           f"learning_curves.png, task_weights.png{extra}, tensorboard/)")
     if baselines:
         print("The single-task models are not saved; their test metrics are in metrics.json "
@@ -296,20 +303,20 @@ def train_single_task_models(recipe, result) -> dict:
 def command_evaluate(arguments) -> int:
     """Evaluates a trained artifact on a split of its data set."""
     from mtl_zoo.artifacts import (
-        MODEL_FILE,
         RECIPE_FILE,
         ArtifactError,
         check_artifact_folder,
         check_label_vocabularies,
+        load_artifact_model,
         load_artifact_plugins,
-        load_model,
     )
     from mtl_zoo.progress import format_metrics_table
     from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training import load_split, metrics_by_task
 
     folder = check_artifact_folder(arguments.artifact)
-    load_artifact_plugins(folder)
+    load_artifact_plugins(folder, trusted=arguments.trust_plugins)
     if arguments.data is not None:
         return evaluate_on_file(arguments, folder)
     overrides = [f"data.data_dir={arguments.data_dir}"] if arguments.data_dir else []
@@ -322,8 +329,11 @@ def command_evaluate(arguments) -> int:
         if target.exists() and not arguments.overwrite:
             raise ArtifactError(f"{target} exists; pass --overwrite to replace it. Received: output={str(output)!r}")
     prepare_data(recipe, split, arguments.verbose)
-    model = load_model(folder / MODEL_FILE)
-    logs = model.evaluate(load_split(recipe, split), return_dict=True, verbose=0)
+    model = load_artifact_model(folder)
+    batches = load_split(recipe, split)
+    check_artifact_agreement(folder, model, leading_batches(batches),
+                             f"the first {CHECK_ROWS} rows of the {split} split")
+    logs = model.evaluate(batches, return_dict=True, verbose=0)
     metrics = metrics_by_task(model, logs)
     print(f"{recipe.name} on the {split} split:")
     print(format_metrics_table(metrics))
@@ -351,10 +361,11 @@ def evaluate_on_file(arguments, folder: Path) -> int:
     >>> main(["evaluate", "saved_models/penguins", "--data", "new_penguins.csv"])  # doctest: +SKIP
     0
     """
-    from mtl_zoo.artifacts import MODEL_FILE, RECIPE_FILE, ArtifactError, load_model, saved_label_vocabularies
+    from mtl_zoo.artifacts import RECIPE_FILE, ArtifactError, load_artifact_model, saved_label_vocabularies
     from mtl_zoo.data.files import EVALUATION_SPLIT, evaluation_data_source, label_columns
     from mtl_zoo.progress import format_metrics_table
     from mtl_zoo.recipes import parse_recipe
+    from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training import load_split, metrics_by_task
 
     for given, flag in ((arguments.split, "--split"), (arguments.data_dir, "--data-dir")):
@@ -372,19 +383,22 @@ def evaluate_on_file(arguments, folder: Path) -> int:
         target = output / "evaluation.json"
         if target.exists() and not arguments.overwrite:
             raise ArtifactError(f"{target} exists; pass --overwrite to replace it. Received: output={str(output)!r}")
-    model = load_model(folder / MODEL_FILE)
+    model = load_artifact_model(folder)
     labels = label_columns(recipe.tasks)
     vocabularies = saved_label_vocabularies(folder)
     source, skipped = evaluation_data_source(
         arguments.data, recipe.data.columns, labels,
         input_dtypes={tensor.name: str(tensor.dtype) for tensor in model.network.inputs},
         vocabularies={label.column: vocabularies.get(label.task) for label in labels},
+        na_values=recipe.data.na_values, encoding=recipe.data.encoding,
     )
     if len(skipped) == len(labels):
         raise CommandLineError(f"--data: {arguments.data} has none of the label columns "
                                f"({', '.join(label.column for label in labels)}); nothing to score. "
                                f"Received: --data {arguments.data!r}")
-    logs = model.evaluate(load_split(recipe, EVALUATION_SPLIT, data_set=source), return_dict=True, verbose=0)
+    batches = load_split(recipe, EVALUATION_SPLIT, data_set=source)
+    check_artifact_agreement(folder, model, leading_batches(batches), f"the first {CHECK_ROWS} rows of {arguments.data}")
+    logs = model.evaluate(batches, return_dict=True, verbose=0)
     skipped_tasks = {label.task for label in skipped}
     metrics = {task: values for task, values in metrics_by_task(model, logs).items() if task not in skipped_tasks}
     print(f"{recipe.name} on {arguments.data}:")
@@ -405,26 +419,30 @@ def command_export(arguments) -> int:
     import shutil
 
     from mtl_zoo.artifacts import (
-        MODEL_FILE,
         SAVED_MODEL_DIR,
         ArtifactError,
         check_artifact_folder,
+        load_artifact_model,
         load_artifact_plugins,
-        load_model,
         replace_folder,
         staging_folder,
     )
     from mtl_zoo.export import export_saved_model
+    from mtl_zoo.round_trips import SAMPLE_FILE, check_artifact_agreement
 
     folder = check_artifact_folder(arguments.artifact)
-    load_artifact_plugins(folder)
+    load_artifact_plugins(folder, trusted=arguments.trust_plugins)
     target = check_output_argument(arguments.output or folder) / SAVED_MODEL_DIR
     if target.exists() and not arguments.overwrite:
         raise ArtifactError(
             f"{target} already exists; pass --overwrite to replace it or --output DIR to write "
             f"elsewhere. Received: output={str(arguments.output or folder)!r}"
         )
-    model = load_model(folder / MODEL_FILE)
+    model = load_artifact_model(folder)
+    if (folder / SAMPLE_FILE).exists():
+        check_artifact_agreement(folder, model)
+    else:  # an artifact written before the rows were stored: check on its test split
+        check_on_test_split(folder, model, arguments.verbose)
     staging = staging_folder(target)
     try:
         export_saved_model(model, staging)
@@ -433,6 +451,57 @@ def command_export(arguments) -> int:
         if staging.exists():
             shutil.rmtree(staging)
     print(f"Wrote {target} (signatures: serving_default, {', '.join(model.task_names)})")
+    return 0
+
+
+def check_on_test_split(folder: Path, model, verbose: bool) -> None:
+    """Compares an artifact's `model.keras` (loaded as `model`) with its `saved_model/` on its test split's first rows."""
+    from mtl_zoo.artifacts import RECIPE_FILE
+    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
+    from mtl_zoo.training import load_split
+
+    recipe = load_recipe(folder / RECIPE_FILE)
+    prepare_data(recipe, recipe.data.test_split, verbose)
+    check_artifact_agreement(folder, model, leading_batches(load_split(recipe, recipe.data.test_split)),
+                             f"the first {CHECK_ROWS} rows of the {recipe.data.test_split} split")
+
+
+def command_predict(arguments) -> int:
+    """Predicts every row of a CSV or Parquet file without labels (`mtl-zoo predict ARTIFACT --data FILE`).
+
+    Writes one column per task output (class names and probabilities, see
+    `mtl_zoo.prediction`) to `--output`, or prints the first rows.
+
+    Example:
+
+    >>> main(["predict", "saved_models/penguins", "--data", "new.csv", "--output", "predictions.csv"])  # doctest: +SKIP
+    0
+    """
+    from mtl_zoo.artifacts import RECIPE_FILE, check_artifact_folder, load_artifact_model, load_artifact_plugins, \
+        read_metrics
+    from mtl_zoo.prediction import PREDICT_BATCH_SIZE, check_output_path, predict_rows, preview, table_rows, \
+        write_predictions
+    from mtl_zoo.recipes import parse_recipe
+    from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
+
+    folder = check_artifact_folder(arguments.artifact)
+    load_artifact_plugins(folder, trusted=arguments.trust_plugins)
+    output = check_output_path(arguments.output, arguments.overwrite) if arguments.output else None
+    recipe = parse_recipe(folder / RECIPE_FILE)
+    metrics = read_metrics(folder)
+    model = load_artifact_model(folder)
+    rows = table_rows(folder, recipe, model, arguments.data)
+    check_artifact_agreement(folder, model, leading_batches(rows.batch(PREDICT_BATCH_SIZE)),
+                             f"the first {CHECK_ROWS} rows of {arguments.data}")
+    frame = predict_rows(model, rows, metrics.get("outputs") or {})
+    if output is None:
+        print(f"{recipe.name} on {arguments.data}: {len(frame)} rows; the first {min(len(frame), 10)}:")
+        print(preview(frame))
+        print("Pass --output FILE (.csv or .parquet) to write every row.")
+        return 0
+    write_predictions(frame, output)
+    print(f"Wrote {output} ({len(frame)} rows; columns {', '.join(frame.columns)})")
     return 0
 
 
@@ -543,7 +612,7 @@ def load_command_plugins(modules) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `mtl-zoo`."""
     parser = argparse.ArgumentParser(
-        prog="mtl-zoo", description="Multi-task learning models for Keras 3: train, evaluate, export, list."
+        prog="mtl-zoo", description="Multi-task learning models for Keras 3: train, evaluate, predict, export, list."
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     verbose_help = "show TensorFlow's start-up logs, absl/TFDS info and progress bars"
@@ -555,6 +624,10 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    reading = argparse.ArgumentParser(add_help=False)  # the commands that read an artifact
+    reading.add_argument("--trust-plugins", action="store_true",
+                         help="import the plugin modules the artifact records (metrics.json field plugins); "
+                         "importing runs their code, so only for artifacts you trust (or --import each one)")
 
     train = commands.add_parser("train", parents=[common], help="train a recipe and write its artifact folder",
                                 description="Train a recipe; writes model.keras, saved_model/, "
@@ -582,7 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="compute in mixed_bfloat16 on CPU/TPU, mixed_float16 on GPU (training.mixed_precision)")
     train.set_defaults(handler=command_train)
 
-    evaluate = commands.add_parser("evaluate", parents=[common], help="evaluate a trained artifact on its test split",
+    evaluate = commands.add_parser("evaluate", parents=[common, reading], help="evaluate a trained artifact on its test split",
                                    description="Evaluate a trained artifact and print per-task metrics.")
     evaluate.add_argument("artifact", help="artifact folder written by `mtl-zoo train`")
     evaluate.add_argument("--split", help="split to evaluate (default: the recipe's test split)")
@@ -593,13 +666,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--overwrite", action="store_true", help="replace an existing evaluation.json")
     evaluate.set_defaults(handler=command_evaluate)
 
-    export = commands.add_parser("export", parents=[common], help="export a trained artifact as a SavedModel",
+    export = commands.add_parser("export", parents=[common, reading], help="export a trained artifact as a SavedModel",
                                  description="Export a SavedModel with one serving signature per "
                                  "task plus serving_default (all tasks).")
     export.add_argument("artifact", help="artifact folder written by `mtl-zoo train`")
     export.add_argument("--output", metavar="DIR", help="write DIR/saved_model (default: the artifact folder)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing saved_model/")
     export.set_defaults(handler=command_export)
+
+    predict = commands.add_parser("predict", parents=[common, reading], help="predict the rows of a CSV or Parquet "
+                                  "file without labels", description="Run a trained artifact on every row of a "
+                                  "file with the feature columns it was trained on (label columns are ignored): "
+                                  "per task the predicted class name and each class's probability, or the values; "
+                                  "prints the first rows, or writes them all with --output.")
+    predict.add_argument("artifact", help="artifact folder written by `mtl-zoo train` on a table (data.columns)")
+    predict.add_argument("--data", metavar="FILE", required=True, help="CSV or Parquet file to predict")
+    predict.add_argument("--output", metavar="FILE", help="write the predictions to FILE (.csv, .tsv, .parquet)")
+    predict.add_argument("--overwrite", action="store_true", help="replace an existing FILE")
+    predict.set_defaults(handler=command_predict)
 
     listing = commands.add_parser("list", parents=[common], help="list registered components and recipes",
                                   description="List task kinds, trunks, sharing schemes, balancers, "
@@ -700,6 +784,7 @@ def _run_command(argv) -> int:
         RecipeError,
         TrainingDivergedError,
     )
+    from mtl_zoo.prediction import PredictionError
     from mtl_zoo.registry import RegistryError
     from mtl_zoo.workers import WorkerError
 
@@ -707,7 +792,7 @@ def _run_command(argv) -> int:
         load_command_plugins(arguments.imports)
         return arguments.handler(arguments)
     except (RecipeError, ArtifactError, DataError, RegistryError, OptionError, PluginError, DistributionError,
-            CheckpointError, TrainingDivergedError, WorkerError) as error:
+            CheckpointError, TrainingDivergedError, WorkerError, PredictionError) as error:
         print(f"mtl-zoo: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

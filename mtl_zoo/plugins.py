@@ -13,10 +13,13 @@ line can train, list, evaluate and export them:
   (`my_zoo = my_package.my_zoo:register`).
 
 Which plugins were loaded is recorded (`plugin_record()`); artifacts keep the
-record in `metrics.json` (field `plugins`) and `mtl-zoo evaluate` / `export`
-load the same plugins again before reading the artifact
-(`import_recorded_plugins`). A plugin that fails to import raises a one-line
-`PluginError` naming the module and the exception.
+record in `metrics.json` (field `plugins`). Importing a module runs its code,
+so `mtl-zoo evaluate` / `export` / `predict` import the plugins an artifact
+names only when asked: by `--import` of the same modules, or with
+`--trust-plugins` (`import_recorded_plugins`); otherwise they stop with a
+one-line `PluginError` naming the plugins (`pending_plugins`). A plugin that
+fails to import raises a one-line `PluginError` naming the module and the
+exception.
 
 This module imports neither TensorFlow nor Keras itself (plugins usually do).
 
@@ -224,6 +227,47 @@ def plugin_record() -> dict:
         "entry_points": [{"name": plugin.name, "value": plugin.value}
                          for plugin in _LOADED if plugin.kind == "entry_point"],
     }
+
+
+def check_plugin_record(record) -> Optional[str]:
+    """What is wrong with a `plugin_record()` read from a file, or None if it is well formed.
+
+    Example:
+
+    >>> check_plugin_record({"modules": ["my_zoo"], "entry_points": []}) is None
+    True
+    >>> check_plugin_record({"modules": "my_zoo"})
+    'field modules must be a list of module names'
+    """
+    if record is None:
+        return None
+    if not isinstance(record, dict):
+        return "must be an object with the fields modules and entry_points"
+    modules = record.get("modules", [])
+    if not isinstance(modules, list) or not all(isinstance(module, str) for module in modules):
+        return "field modules must be a list of module names"
+    points = record.get("entry_points", [])
+    if not isinstance(points, list) or not all(
+            isinstance(point, dict) and isinstance(point.get("name"), str) and isinstance(point.get("value"), str)
+            for point in points):
+        return "field entry_points must be a list of {name, value} objects"
+    return None
+
+
+def pending_plugins(record: Optional[dict]) -> list[str]:
+    """The plugins a `plugin_record()` names that this process has not loaded, as `module` or `module:function`.
+
+    Example:
+
+    >>> pending_plugins({"modules": ["my_package.my_zoo"], "entry_points": []})
+    ['my_package.my_zoo']
+    """
+    record = record or {}
+    loaded = {(plugin.kind, plugin.value) for plugin in _LOADED}
+    pending = [point["value"] for point in record.get("entry_points", [])
+               if ("entry_point", point["value"]) not in loaded]
+    pending += [module for module in record.get("modules", []) if ("module", module) not in loaded]
+    return list(dict.fromkeys(pending))
 
 
 def import_recorded_plugins(record: Optional[dict], needed_by: str) -> list[LoadedPlugin]:

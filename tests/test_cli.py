@@ -129,8 +129,8 @@ def test_train_prints_progress_per_epoch_and_a_final_table(trained_artifact):
 def test_artifact_files_and_resolved_recipe(trained_artifact):
     folder, _ = trained_artifact
     assert {p.name for p in folder.iterdir()} == {
-        "model.keras", "saved_model", "metrics.json", "recipe.yaml", "learning_curves.png", "task_weights.png",
-        "tensorboard"}
+        "model.keras", "saved_model", "metrics.json", "MODEL_CARD.md", "round_trip_inputs.tfrecord", "recipe.yaml",
+        "learning_curves.png", "task_weights.png", "tensorboard"}
     resolved = yaml.safe_load((folder / "recipe.yaml").read_text())
     assert resolved["training"]["epochs"] == RECIPE_EPOCHS
     assert resolved["model"]["shared_depth"] == 2
@@ -227,7 +227,8 @@ def test_recipe_error_is_one_line_without_traceback(tmp_path):
 
 def test_evaluate_of_a_folder_that_is_not_an_artifact(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path)]) == 2
-    assert "is not a trained artifact (missing model.keras, recipe.yaml)" in capsys.readouterr().err
+    assert "is not a trained artifact (missing model.keras, saved_model/, metrics.json, recipe.yaml)" in (
+        capsys.readouterr().err)
 
 
 def test_list_json_prints_every_registry(capsys):
@@ -238,7 +239,8 @@ def test_list_json_prints_every_registry(capsys):
     assert all(isinstance(text, str) and text for text in listing["sharing"].values())
 
 
-@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["export"], ["list"], ["tune"], ["group"]])
+@pytest.mark.parametrize("command", [[], ["train"], ["evaluate"], ["predict"], ["export"], ["list"], ["tune"],
+                                     ["group"]])
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(command + ["--help"])
@@ -307,7 +309,7 @@ def test_help_and_version_answer_without_importing_tensorflow():
     script = textwrap.dedent("""
         import contextlib, io, sys
         import mtl_zoo.cli
-        for argv in (["--help"], ["--version"], ["train", "--help"], ["evaluate", "--help"],
+        for argv in (["--help"], ["--version"], ["train", "--help"], ["evaluate", "--help"], ["predict", "--help"],
                      ["export", "--help"], ["list", "--help"], ["tune", "--help"], ["group", "--help"]):
             with contextlib.redirect_stdout(io.StringIO()) as out:
                 try:

@@ -101,12 +101,18 @@ def test_a_plugin_recipe_trains_and_evaluate_imports_the_plugin_again(plugin_fol
     record = json.loads((artifact / "metrics.json").read_text())["plugins"]
     assert record == {"modules": ["zoo_plugin_under_test"], "entry_points": []}
 
-    evaluated = run_cli(["evaluate", str(artifact)], [modules], tmp_path)  # no --import: the artifact names it
+    refused = run_cli(["evaluate", str(artifact)], [modules], tmp_path)  # importing runs code: only when asked
+    assert refused.returncode == 2
+    assert refused.stderr == (f"mtl-zoo: error: {artifact} was trained with plugin code that is not loaded "
+                              "(zoo_plugin_under_test); importing it runs that code: if you trust it, pass --import "
+                              "zoo_plugin_under_test or --trust-plugins. Received: plugins=['zoo_plugin_under_test']\n")
+    evaluated = run_cli(["evaluate", str(artifact), "--trust-plugins"], [modules], tmp_path)  # the artifact names it
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert evaluated.stdout.splitlines()[0] == "plugin_flags on the test split:"
 
     capsys.readouterr()
-    for command in (["evaluate", str(artifact)], ["export", str(artifact), "--output", str(tmp_path / "served")]):
+    for command in (["evaluate", str(artifact), "--trust-plugins"],
+                    ["export", str(artifact), "--output", str(tmp_path / "served"), "--trust-plugins"]):
         assert main(command) == 2  # this process cannot import the plugin
         error = capsys.readouterr().err
         assert error == (f"mtl-zoo: error: {artifact} needs plugin module 'zoo_plugin_under_test': the import "
