@@ -7,7 +7,11 @@ baseline, sign-corrected so that positive always means better:
     Δm = 100 / T * Σ_t (-1)^{l_t} (M_t - B_t) / B_t
 
 with `l_t = 1` when lower is better for task t's metric (errors, losses).
-Each task is scored on its primary metric: the first one it names.
+Each task is scored on its primary metric: the first one it names. Which
+way a metric counts is declared by the class that computes it
+(`lower_is_better`): a `lower_is_better` attribute on mtl_zoo's and
+plugins' metric classes, a table of Keras' metric classes otherwise; a
+metric whose direction is not declared is refused, never guessed.
 
 Example:
 
@@ -20,42 +24,102 @@ Example:
 
 from __future__ import annotations
 
-# Metric names (as tasks name them) for which a smaller value is better.
-LOWER_IS_BETTER = frozenset(
-    {
-        "loss",
-        "mae",
-        "mse",
-        "rmse",
-        "mean_absolute_error",
-        "mean_squared_error",
-        "root_mean_squared_error",
-        "mean_absolute_percentage_error",
-        "mean_squared_logarithmic_error",
-        "log_cosh",
-        "logcosh",
-        "binary_crossentropy",
-        "categorical_crossentropy",
-        "sparse_categorical_crossentropy",
-        "hinge",
-        "squared_hinge",
-        "abs_rel",
-    }
-)
+import functools
+
+# mtl_zoo's own metric names (resolved per task kind in `mtl_zoo.task_metrics`) -> the class that computes them,
+# as "module:Class" so no metric module is imported before a direction is asked for.
+OWN_METRIC_CLASSES = {
+    "accuracy": "keras.metrics:Accuracy",
+    "acc": "keras.metrics:Accuracy",
+    "top_K_accuracy": "keras.metrics:SparseTopKCategoricalAccuracy",
+    "rmse": "keras.metrics:RootMeanSquaredError",
+    "pixel_accuracy": "keras.metrics:SparseCategoricalAccuracy",
+    "mean_iou": "keras.metrics:MeanIoU",
+    "iou": "mtl_zoo.kinds.box_metrics:BoxIoU",
+    "abs_rel": "mtl_zoo.kinds.dense_metrics:AbsRel",
+    "entity_f1": "mtl_zoo.kinds.tagging_metrics:EntityF1",
+}
+# Names of Keras metric classes by direction (a metric class of mtl_zoo or a plugin declares its own
+# `lower_is_better` class attribute instead).
+KERAS_LOWER_IS_BETTER = frozenset({
+    "MeanAbsoluteError", "MeanSquaredError", "RootMeanSquaredError", "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError", "LogCoshError", "BinaryCrossentropy", "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy", "Hinge", "SquaredHinge", "CategoricalHinge", "KLDivergence", "Poisson",
+})
+KERAS_HIGHER_IS_BETTER = frozenset({
+    "Accuracy", "BinaryAccuracy", "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy", "AUC", "Precision", "Recall", "PrecisionAtRecall", "RecallAtPrecision",
+    "SensitivityAtSpecificity", "SpecificityAtSensitivity", "F1Score", "FBetaScore", "R2Score",
+    "CosineSimilarity", "IoU", "BinaryIoU", "MeanIoU", "OneHotIoU", "OneHotMeanIoU", "PearsonCorrelation",
+    "ConcordanceCorrelation", "TruePositives", "TrueNegatives",
+})
 
 
+def metric_class(metric: str):
+    """The class (or function) that computes the metric a task names: mtl_zoo's own, else Keras' of that name.
+
+    Args:
+        metric: str. A metric name as a task names it, e.g. "accuracy", "mape" or "abs_rel".
+
+    Raises:
+        ValueError: neither mtl_zoo nor Keras knows the name.
+
+    Example:
+
+    >>> metric_class("mape").__name__, metric_class("abs_rel").__name__
+    ('MeanAbsolutePercentageError', 'AbsRel')
+    """
+    import importlib
+    import re
+
+    import keras
+
+    own = "top_K_accuracy" if re.fullmatch(r"top_\d+_accuracy", metric) else metric
+    if own in OWN_METRIC_CLASSES:
+        module, name = OWN_METRIC_CLASSES[own].split(":")
+        return getattr(importlib.import_module(module), name)
+    try:
+        found = keras.metrics.get(metric)
+    except (ValueError, TypeError):
+        raise ValueError(f"Unknown metric {metric!r}: no mtl_zoo or Keras metric has this name, so whether lower "
+                         f"or higher is better is unknown. Received: metric={metric!r}") from None
+    return type(found) if isinstance(found, keras.metrics.Metric) else found  # a class, or a metric function
+
+
+@functools.lru_cache(maxsize=None)
 def lower_is_better(metric: str) -> bool:
-    """Whether a smaller value of `metric` is better (errors and losses).
+    """Whether a smaller value of `metric` is better, as the class computing it declares (errors and losses).
+
+    "loss" is lower-is-better. Other names resolve to their metric class
+    (`metric_class`): a class that sets `lower_is_better` (mtl_zoo's and
+    plugins' metrics) says it; a Keras metric class is looked up in
+    `KERAS_LOWER_IS_BETTER` / `KERAS_HIGHER_IS_BETTER`. Any other class is
+    refused rather than guessed.
 
     Args:
         metric: str. A metric name as a task names it, e.g. "accuracy" or "rmse".
 
+    Raises:
+        ValueError: the name is unknown, or its class declares no direction.
+
     Example:
 
-    >>> lower_is_better("rmse"), lower_is_better("auc")
-    (True, False)
+    >>> lower_is_better("rmse"), lower_is_better("auc"), lower_is_better("mape")
+    (True, False, True)
     """
-    return metric in LOWER_IS_BETTER
+    if metric == "loss":
+        return True
+    cls = metric_class(metric)
+    declared = getattr(cls, "lower_is_better", None)
+    if declared is not None:
+        return bool(declared)
+    if cls.__name__ in KERAS_LOWER_IS_BETTER or cls.__name__ in KERAS_HIGHER_IS_BETTER:
+        return cls.__name__ in KERAS_LOWER_IS_BETTER
+    raise ValueError(
+        f"Metric {metric!r} ({cls.__module__}.{cls.__name__}) does not say whether lower or higher is better; "
+        f"give its class a `lower_is_better` attribute (True for errors and losses, False for scores). "
+        f"Received: metric={metric!r}"
+    )
 
 
 def relative_improvement(value: float, baseline: float, metric: str) -> float:

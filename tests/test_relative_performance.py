@@ -24,3 +24,42 @@ def test_a_zero_baseline_or_a_missing_metric_is_refused():
         relative_improvement(0.5, 0.0, "mae")
     with pytest.raises(ValueError, match="No single-task 'auc' for task 'click'"):
         delta_m({"click": {"auc": 0.7}}, {"click": {"accuracy": 0.7}}, {"click": "auc"})
+
+
+def test_percentage_logarithmic_and_log_cosh_errors_count_down():
+    # mape 12 vs 10: 20 % worse; msle 0.05 vs 0.04: 25 % worse; log_cosh 0.3 vs 0.4: 25 % better
+    multi = {"a": {"mape": 12.0}, "b": {"msle": 0.05}, "c": {"log_cosh_error": 0.3}}
+    single = {"a": {"mape": 10.0}, "b": {"msle": 0.04}, "c": {"log_cosh_error": 0.4}}
+    primary = {"a": "mape", "b": "msle", "c": "log_cosh_error"}
+    assert delta_m(multi, single, primary) == pytest.approx((-20.0 - 25.0 + 25.0) / 3, rel=1e-12)
+    for metric in ("mape", "msle", "log_cosh_error", "mean_absolute_percentage_error", "abs_rel", "loss"):
+        assert lower_is_better(metric), metric
+
+
+def test_every_metric_a_task_kind_accepts_has_a_direction():
+    import mtl_zoo.kinds  # noqa: F401  (registers the kinds)
+    from mtl_zoo.registry import TASK_KINDS
+
+    higher = {"accuracy", "auc", "precision", "recall", "iou", "mean_iou", "pixel_accuracy", "entity_f1"}
+    for kind in map(TASK_KINDS.get, TASK_KINDS.names()):
+        for metric in kind.metrics:
+            metric = metric.replace("top_K_", "top_3_")
+            if metric in higher or metric.endswith("accuracy"):
+                assert not lower_is_better(metric), (kind.name, metric)
+            else:  # errors and crossentropies
+                assert lower_is_better(metric), (kind.name, metric)
+
+
+def test_the_custom_metrics_declare_their_direction():
+    from mtl_zoo.kinds.box_metrics import BoxIoU
+    from mtl_zoo.kinds.dense_metrics import AbsRel
+    from mtl_zoo.kinds.tagging_metrics import EntityF1
+
+    assert (AbsRel.lower_is_better, BoxIoU.lower_is_better, EntityF1.lower_is_better) == (True, False, False)
+
+
+def test_a_metric_of_unknown_direction_is_refused_not_guessed():
+    with pytest.raises(ValueError, match=r"Unknown metric 'wobble'.*Received: metric='wobble'"):
+        lower_is_better("wobble")
+    with pytest.raises(ValueError, match=r"'Sum' \(keras.*Sum\) does not say.*`lower_is_better` attribute"):
+        lower_is_better("Sum")  # a Keras metric with no direction of its own

@@ -45,6 +45,8 @@ class BoxIoU(keras.metrics.Mean):
     and optional `(batch,)` weights (0 = missing box).
     """
 
+    lower_is_better = False  # higher is better (read by Δm and the tuning objective)
+
     def __init__(self, name="iou", **kwargs):
         super().__init__(name=name, **kwargs)
 

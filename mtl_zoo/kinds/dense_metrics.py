@@ -31,6 +31,8 @@ class AbsRel(keras.metrics.Mean):
     shape; zero weights mark missing entries.
     """
 
+    lower_is_better = True  # lower is better (read by Δm and the tuning objective)
+
     def __init__(self, name="abs_rel", **kwargs):
         super().__init__(name=name, **kwargs)
 

@@ -57,6 +57,8 @@ class EntityF1(keras.metrics.Metric):
     mark padding or missing tags.
     """
 
+    lower_is_better = False  # higher is better (read by Δm and the tuning objective)
+
     def __init__(self, class_names, name="entity_f1", **kwargs):
         super().__init__(name=name, **kwargs)
         parsed = iob2_entity_types(class_names)

@@ -6,7 +6,7 @@ ranks them by the tasks' own validation metrics instead:
 
 - by default, the weighted mean over tasks of each task's metric, signed so
   that larger is better (`accuracy`, `auc` count up; `loss`, `rmse`, `mae`
-  count down: see `mtl_zoo.relative_performance.lower_is_better`):
+  count down, as each metric declares: see `mtl_zoo.relative_performance.lower_is_better`):
   `score = sum_t w_t * s_t * m_t / sum_t w_t` with `s_t = -1` when lower is better;
 - with single-task baselines for every task, Δm against them (in percent,
   larger is better; `mtl_zoo.relative_performance.delta_m`).

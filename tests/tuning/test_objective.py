@@ -18,6 +18,16 @@ def test_weighted_mean_with_directions():
     assert objective.directions() == {"a": "max", "b": "min", "c": "max"}
 
 
+def test_percentage_logarithmic_and_log_cosh_errors_are_minimized():
+    metrics = {"a": {"mape": 12.0}, "b": {"msle": 0.05}, "c": {"log_cosh_error": 0.3}}
+    objective = TaskObjective({"a": "mape", "b": "msle", "c": "log_cosh_error"})
+    assert objective.directions() == {"a": "min", "b": "min", "c": "min"}
+    assert objective.score(metrics) == pytest.approx(-(12.0 + 0.05 + 0.3) / 3)  # hand-computed
+    baselines = {"a": {"mape": 10.0}, "b": {"msle": 0.04}, "c": {"log_cosh_error": 0.4}}
+    with_baselines = TaskObjective({"a": "mape", "b": "msle", "c": "log_cosh_error"}, baselines=baselines)
+    assert with_baselines.score(metrics) == pytest.approx((-20.0 - 25.0 + 25.0) / 3)  # Δm, hand-computed
+
+
 def test_delta_m_against_baselines():
     baselines = {"a": {"accuracy": 0.8}, "b": {"mae": 2.0}}
     objective = TaskObjective({"a": "accuracy", "b": "mae"}, baselines=baselines)
