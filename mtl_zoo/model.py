@@ -578,10 +578,16 @@ class MultiTaskModel(keras.Model):
                 self.optimizer.build(self.trainable_variables)
 
     def fit(self, *args, callbacks=None, **kwargs):
-        """`keras.Model.fit`, plus the balancer's per-epoch hook (`Balancer.on_epoch_end`)."""
+        """`keras.Model.fit`, plus the balancer's per-epoch hook (`Balancer.on_epoch_end`).
+
+        The hook runs before the given callbacks, so a checkpoint saved at
+        the end of an epoch holds the balancer's state after its update
+        (e.g. DWA's weights for the next epoch), and a resumed run continues
+        with it.
+        """
         callbacks = list(callbacks or [])
         if not any(isinstance(callback, BalancerHooks) for callback in callbacks):
-            callbacks.append(BalancerHooks(self.balancer))
+            callbacks.insert(0, BalancerHooks(self.balancer))
         return super().fit(*args, callbacks=callbacks, **kwargs)
 
     # === Config ===

@@ -25,7 +25,7 @@ NUM_ROWS = 12000
 
 
 def write_recipe(folder, epochs=2, batch_size=16, every_n_steps=40, rows=NUM_ROWS, huge_price_row=None,
-                 shuffle_buffer=10000, learning_rate=0.003):
+                 shuffle_buffer=10000, learning_rate=0.003, balancer="uncertainty"):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(rows, 4))
     frame = pd.DataFrame({f"x{i}": x[:, i] for i in range(4)})
@@ -52,13 +52,13 @@ model:
   trunk_options: {{units: [64, 64]}}
   shared_depth: 1
 balancer:
-  name: uncertainty
+  name: {balancer}
 training:
   epochs: {epochs}
   batch_size: {batch_size}
   learning_rate: {learning_rate}
   steps_per_execution: 4
-  checkpoint_every_n_steps: {every_n_steps}
+  checkpoint_every_n_steps: {"null" if every_n_steps is None else every_n_steps}
 """)
     return folder / "shop.yaml"
 
@@ -112,6 +112,51 @@ def test_a_run_killed_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_pat
     for task, weights in whole["task_weights"].items():  # the balancer's learned state resumed too
         assert len(weights) == 2 and weights[0] != weights[1]
         assert again["task_weights"][task] == pytest.approx(weights, rel=1e-5), task
+
+
+KILLED_RUN = """
+import sys
+from mtl_zoo.checkpoints import RunCheckpoints
+from mtl_zoo.recipes import load_recipe
+from mtl_zoo.training import train_recipe
+train_recipe(load_recipe(sys.argv[1]), checkpoints=lambda model: RunCheckpoints(sys.argv[2], model, "dwa"))
+"""
+
+
+@pytest.mark.slow
+def test_a_dwa_run_killed_after_an_epoch_resumes_with_the_weights_that_epoch_set(tmp_path):
+    """DWA updates its weights at each epoch's end; the checkpoint of that epoch must hold the update.
+
+    The run is killed during the second epoch, so it resumes from the first
+    epoch's checkpoint: the third epoch is the first to use DWA's weights
+    (set after the second), which only match the uninterrupted run's if the
+    resumed run saw the first epoch's update too.
+    """
+    recipe_path = write_recipe(tmp_path, epochs=3, rows=3000, every_n_steps=None, balancer="dwa")
+    folder = tmp_path / "checkpoints"
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(recipe_path), str(folder)], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        state = read_state(folder / STATE_FILE)
+        if state and state["epoch"] == 1:  # the first epoch's checkpoint is written: the second epoch runs
+            break
+        time.sleep(0.005)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = read_state(folder / STATE_FILE)
+    assert killed_at is not None and (killed_at["epoch"], killed_at["step"]) == (1, 0), killed_at
+
+    recipe = load_recipe(recipe_path)
+    whole = train_recipe(recipe)
+    resumed = train_recipe(recipe, checkpoints=lambda model: RunCheckpoints(folder, model, "dwa"))
+    weights = whole.history["price_weight"]
+    assert weights[:2] == [1.0, 1.0] and weights[2] != 1.0  # DWA's first update acts in the third epoch
+    for key, values in whole.history.items():
+        assert resumed.history[key] == pytest.approx(values, rel=1e-5), key
+    for before, after in zip(whole.model.get_weights(), resumed.model.get_weights()):
+        np.testing.assert_allclose(after, before, rtol=1e-5, atol=1e-6)
 
 
 def test_checkpoints_of_another_recipe_are_refused(tmp_path):
