@@ -13,12 +13,14 @@ plain identifier (`age`, `user_id`); any other column name (`class`,
 the model card records it (`mtl_zoo.artifacts.model_card`).
 
 Each endpoint is also an attribute of the loaded object, called with the
-same keyword arguments (`served.left_digit(image=images)`); it refuses an
-input of another dtype than the model's when the model takes integers
-(e.g. float32 images for a uint8 input), where a signature called with a
-NumPy array would cast it silently (TensorFlow converts NumPy arrays to the
-signature's dtype before the model runs; a `tf.Tensor` of another dtype is
-refused there too).
+same keyword arguments (`served.left_digit(image=images)`). TensorFlow
+converts a NumPy array passed to a signature (`served.signatures[...]`) to
+the signature's dtype before the model runs, with loss where it must
+(float32 images in [0, 1] become uint8 zeros and ones), and nothing in a
+SavedModel can stop that; the attribute endpoints refuse such an array
+instead, for integer inputs narrower than int64 (`lossy_dtypes`), naming
+the input, the dtype it takes and the dtype received. A `tf.Tensor` of
+another dtype is refused by both.
 
 Example:
 
@@ -36,8 +38,29 @@ import tensorflow as tf
 
 from mtl_zoo.names import is_signature_name, signature_name
 
-# Float and integer dtypes a NumPy array may arrive in; each is refused for an integer input of another dtype.
-_REFUSED_DTYPES = (tf.float16, tf.float32, tf.float64, tf.int8, tf.int16, tf.int32, tf.int64, tf.uint8, tf.uint16)
+# The dtypes NumPy arrays usually come in (each refusal is one more trace per endpoint, so the rare ones are left out).
+_NUMPY_DTYPES = (tf.float32, tf.float64, tf.int32, tf.int64)
+
+
+def lossy_dtypes(dtype) -> list:
+    """The usual NumPy-array dtypes that `dtype` cannot hold without loss, for integer inputs narrower than int64.
+
+    An int64 input (a categorical or id column) is left unguarded: a table
+    may have hundreds of them, and whole numbers sent as floats convert
+    exactly.
+
+    Example:
+
+    >>> [item.name for item in lossy_dtypes(tf.uint8)], lossy_dtypes(tf.int64), lossy_dtypes(tf.float32)
+    (['float32', 'float64', 'int32', 'int64'], [], [])
+    """
+    import numpy as np
+
+    dtype = tf.as_dtype(dtype)
+    if not dtype.is_integer or dtype.size >= 8:
+        return []
+    return [item for item in _NUMPY_DTYPES
+            if item != dtype and not np.can_cast(item.as_numpy_dtype, dtype.as_numpy_dtype, casting="safe")]
 
 
 def serving_input_names(model) -> dict:
@@ -86,8 +109,10 @@ def _serving_function(model, specs, task_name=None):
     """A `tf.function` of keyword arguments (the signature names): the model's outputs, or one task's.
 
     Traced for the model's dtypes (the signature) and, for each integer
-    input, for the other numeric dtypes, where it only fails with a message
-    naming the input, the dtype it takes and the dtype received.
+    input narrower than int64, for the dtypes it cannot hold without loss
+    (`lossy_dtypes`),
+    where it only fails with a message naming the input, the dtype it takes
+    and the dtype received.
     """
     names = dict(zip([spec.name for spec in specs], [tensor.name for tensor in _network(model).inputs]))
 
@@ -107,13 +132,10 @@ def _serving_function(model, specs, task_name=None):
     function = tf.function(serve)
     function.get_concrete_function(**{spec.name: spec for spec in specs})
     for spec in specs:
-        if not spec.dtype.is_integer:
-            continue
-        for dtype in _REFUSED_DTYPES:
-            if dtype != spec.dtype:
-                wrong = {other.name: other for other in specs}
-                wrong[spec.name] = tf.TensorSpec(spec.shape, dtype, name=spec.name)
-                function.get_concrete_function(**wrong)
+        for dtype in lossy_dtypes(spec.dtype):
+            wrong = {other.name: other for other in specs}
+            wrong[spec.name] = tf.TensorSpec(spec.shape, dtype, name=spec.name)
+            function.get_concrete_function(**wrong)
     return function
 
 

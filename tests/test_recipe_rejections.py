@@ -220,13 +220,16 @@ def test_output_inside_a_file_is_refused(tmp_path, capsys, no_training):
 
 @pytest.fixture
 def fake_artifact(tmp_path):
-    """A folder that looks like an artifact (resolved recipe, placeholder model file)."""
+    """A folder that looks like an artifact (resolved recipe, placeholder model, SavedModel and metrics files)."""
     from mtl_zoo.recipes import dump_recipe, load_recipe
 
     folder = tmp_path / "artifact"
     folder.mkdir()
     (folder / "recipe.yaml").write_text(dump_recipe(load_recipe(RECIPE)))
     (folder / "model.keras").write_text("not a model; the command must stop before loading it\n")
+    (folder / "saved_model").mkdir()
+    (folder / "saved_model" / "saved_model.pb").write_text("not a SavedModel either\n")
+    (folder / "metrics.json").write_text("{}\n")
     return folder
 
 

@@ -177,3 +177,18 @@ def test_evaluating_a_file_speaks_of_the_file_not_of_training(table, tmp_path):
     with pytest.raises(DataError, match=r"holds 5; class indices must be whole numbers from 0 to 1 "
                                         r"\(the model has 2\)"):
         evaluation_data_source(path, COLUMNS, graded, dtypes, {"grade": None})
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"files": {"train": "a.csv", "validation": "b.csv", "test": "c.csv"}, "validation_fraction": 0.2},
+     "files gives the validation split its own file and validation_fraction draws it from the train file"),
+    ({"files": {"train": "a.csv", "test": "c.csv"}, "validation_fraction": 0.2, "validation_split": None},
+     "validation_fraction draws the validation split from the train file; set validation_split"),
+    ({"files": {"train": "a.csv", "test": "c.csv"}, "test_fraction": 0.2, "validation_split": None},
+     "split_column and test_fraction split one file; with files every split has its own file"),
+])
+def test_validation_fraction_with_files_is_checked_with_the_recipe(data, expected):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=expected):
+        DataConfig(columns={"x": "numeric"}, **data)
