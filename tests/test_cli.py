@@ -509,7 +509,7 @@ def test_evaluate_data_refuses_a_class_the_model_never_saw(penguins_artifact, ca
     lines = capsys.readouterr().err.splitlines()
     assert status == 2 and len(lines) == 1
     assert lines[0].startswith(f"mtl-zoo: error: {penguins_artifact / 'emperor.csv'}: column 'species' "
-                               "(tasks[0].name): data row 4 holds 'Emperor', a class the training split does not have")
+                               "(tasks[0].name): data row 4 holds 'Emperor', a class the model was not trained on")
 
 
 @pytest.mark.slow
