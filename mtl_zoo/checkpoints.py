@@ -99,6 +99,7 @@ class RunCheckpoints:
         self._checkpoint = tf.train.Checkpoint(model=model, optimizer=model.optimizer, metrics=self._metric_variables)
         self._manager = None
         self._restored_metrics = None
+        self.restored_position = None  # the position `restore()` found, if any
 
     @property
     def _write_folder(self) -> Path:
@@ -140,7 +141,9 @@ class RunCheckpoints:
             raise CheckpointError(f"checkpoint {path} cannot be restored ({' '.join(str(error).split())[:200]}); "
                                   f"delete {self.folder} to start the run afresh.") from None
         self._restored_metrics = [np.array(variable.numpy()) for variable in self._metric_variables]
-        return RunPosition(epoch=int(state["epoch"]), step=int(state["step"]), history=state.get("history", {}))
+        self.restored_position = RunPosition(epoch=int(state["epoch"]), step=int(state["step"]),
+                                             history=state.get("history", {}))
+        return self.restored_position
 
     def save(self, position: RunPosition) -> None:
         """Writes a checkpoint of the current state, then points `run_state.json` at it."""

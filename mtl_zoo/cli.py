@@ -208,7 +208,7 @@ def command_train(arguments) -> int:
     try:
         result = train_recipe(recipe, callbacks=callbacks, strategy=strategy, checkpoints=checkpoints)
         say(f"\nTrained in {result.train_seconds:.1f}s ({result.train_examples} examples x "
-            f"{recipe.training.epochs} epochs, {result.examples_per_second:.0f} examples/s)")
+            f"{result.epochs_trained:g} epochs, {result.examples_per_second:.0f} examples/s)")
         say(f"Test metrics ({recipe.data.test_split} split, evaluated in {result.evaluation_seconds:.1f}s):")
         say(format_metrics_table(result.test_metrics))
         baselines = train_single_task_models(recipe, result) if arguments.single_task else None

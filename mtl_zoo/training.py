@@ -18,7 +18,9 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
+from typing import Optional
 
 import keras
 import tensorflow as tf
@@ -274,6 +276,10 @@ class TrainingResult:
             on (`mtl_zoo.distribute.strategy_record`).
         checkpoints: `RunCheckpoints` or None. The run's checkpoints, to
             remove once its artifact is written.
+        epochs_trained: float or None. Epochs this process trained: all of
+            them on a fresh run, fewer after a resume (an epoch resumed
+            mid-way counts as the share of its batches left). None: as
+            many as `history` holds.
     """
 
     model: object
@@ -286,12 +292,37 @@ class TrainingResult:
     artifact_writers: list = dataclasses.field(default_factory=list)
     distribution: dict = dataclasses.field(default_factory=lambda: {"strategy": "default", "replicas": 1, "workers": 1})
     checkpoints: object = None
+    epochs_trained: Optional[float] = None
 
     @property
     def examples_per_second(self) -> float:
-        """Training examples per second of `fit` (epochs x train examples / train seconds)."""
-        epochs = len(next(iter(self.history.values()), []))
+        """Training examples per second of this process's `fit` (epochs trained x train examples / train seconds)."""
+        epochs = self.epochs_trained
+        if epochs is None:
+            epochs = len(next(iter(self.history.values()), []))
         return epochs * self.train_examples / self.train_seconds if self.train_seconds > 0 else 0.0
+
+
+def epochs_trained(position, epochs: int, batches_per_epoch: int) -> float:
+    """Epochs a run trains from `position` to the end: an epoch resumed mid-way counts as the share left.
+
+    Args:
+        position: `RunPosition` or None. Where the run resumed (None: a fresh run).
+        epochs: int. The recipe's epochs.
+        batches_per_epoch: int. Training batches in one epoch.
+
+    Example:
+
+    >>> from mtl_zoo.checkpoints import RunPosition
+    >>> epochs_trained(None, 3, 10), epochs_trained(RunPosition(epoch=1), 3, 10), epochs_trained(RunPosition(1, 4), 3, 10)
+    (3.0, 2.0, 1.6)
+    """
+    if position is None:
+        return float(epochs)
+    left = max(epochs - position.epoch, 0)
+    if left and position.step:
+        return round(left - min(position.step / max(batches_per_epoch, 1), 1.0), 6)
+    return float(left)
 
 
 def fit_recipe(model, recipe, callbacks=(), checkpoints=None) -> tuple:
@@ -399,6 +430,8 @@ def train_recipe(recipe, callbacks=(), strategy=None, checkpoints=None) -> Train
     train_examples = count_examples(recipe, recipe.data.train_split)
     run_checkpoints = checkpoints(model) if checkpoints else None
     history, train_seconds, writers = fit_recipe(model, recipe, callbacks, run_checkpoints)
+    trained = epochs_trained(run_checkpoints.restored_position if run_checkpoints else None, recipe.training.epochs,
+                             math.ceil(train_examples / recipe.training.batch_size))
     test_metrics, evaluation_seconds, test_batch = evaluate_recipe(model, recipe)
     return TrainingResult(
         model=model,
@@ -411,4 +444,5 @@ def train_recipe(recipe, callbacks=(), strategy=None, checkpoints=None) -> Train
         artifact_writers=writers,
         distribution=strategy_record(strategy),
         checkpoints=run_checkpoints,
+        epochs_trained=trained,
     )

@@ -74,3 +74,28 @@ def test_the_recipe_sets_steps_per_execution():
     good = recipe(steps_per_execution=3)
     good.data.test_split = "train"
     assert train_recipe(good).model.steps_per_execution == 3
+
+
+def test_a_resumed_run_reports_the_speed_of_the_epochs_it_trained(tmp_path):
+    """Resumed after epoch 1 of 3 (or 2 of its 4 batches into epoch 3), the run trains 2 (or 0.5) epochs itself."""
+    import json
+
+    from mtl_zoo.checkpoints import STATE_FILE, RunCheckpoints
+
+    def run(epochs):
+        good = recipe(epochs=epochs)
+        good.data.test_split = "train"
+        return train_recipe(good, checkpoints=lambda model: RunCheckpoints(tmp_path, model, "tiny"))
+
+    fresh = run(1)
+    assert fresh.epochs_trained == 1.0
+    resumed = run(3)
+    assert len(resumed.history["loss"]) == 3 and resumed.epochs_trained == 2.0
+    assert resumed.examples_per_second == pytest.approx(2 * 64 / resumed.train_seconds)
+
+    state = json.loads((tmp_path / STATE_FILE).read_text())
+    state.update(epoch=2, step=2, history={key: values[:2] for key, values in state["history"].items()})
+    (tmp_path / STATE_FILE).write_text(json.dumps(state))
+    mid_epoch = run(3)
+    assert mid_epoch.epochs_trained == 0.5  # the last 2 of epoch 3's 4 batches
+    assert mid_epoch.examples_per_second == pytest.approx(0.5 * 64 / mid_epoch.train_seconds)
