@@ -397,7 +397,8 @@ def evaluate_on_file(arguments, folder: Path) -> int:
                                f"({', '.join(label.column for label in labels)}); nothing to score. "
                                f"Received: --data {arguments.data!r}")
     batches = load_split(recipe, EVALUATION_SPLIT, data_set=source)
-    check_artifact_agreement(folder, model, leading_batches(batches), f"the first {CHECK_ROWS} rows of {arguments.data}")
+    check_artifact_agreement(folder, model, leading_batches(batches),
+                             f"the first {CHECK_ROWS} rows of {arguments.data}")
     logs = model.evaluate(batches, return_dict=True, verbose=0)
     skipped_tasks = {label.task for label in skipped}
     metrics = {task: values for task, values in metrics_by_task(model, logs).items() if task not in skipped_tasks}
@@ -455,7 +456,7 @@ def command_export(arguments) -> int:
 
 
 def check_on_test_split(folder: Path, model, verbose: bool) -> None:
-    """Compares an artifact's `model.keras` (loaded as `model`) with its `saved_model/` on its test split's first rows."""
+    """Compares an artifact's `model.keras` (loaded as `model`) with `saved_model/` on its test split's first rows."""
     from mtl_zoo.artifacts import RECIPE_FILE
     from mtl_zoo.recipes import load_recipe
     from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
@@ -480,8 +481,8 @@ def command_predict(arguments) -> int:
     """
     from mtl_zoo.artifacts import RECIPE_FILE, check_artifact_folder, load_artifact_model, load_artifact_plugins, \
         read_metrics
-    from mtl_zoo.prediction import PREDICT_BATCH_SIZE, check_output_path, predict_rows, preview, table_rows, \
-        write_predictions
+    from mtl_zoo.prediction import PREDICT_BATCH_SIZE, check_output_path, check_reads_tables, predict_rows, preview, \
+        table_rows, write_predictions
     from mtl_zoo.recipes import parse_recipe
     from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
 
@@ -489,6 +490,7 @@ def command_predict(arguments) -> int:
     load_artifact_plugins(folder, trusted=arguments.trust_plugins)
     output = check_output_path(arguments.output, arguments.overwrite) if arguments.output else None
     recipe = parse_recipe(folder / RECIPE_FILE)
+    check_reads_tables(folder, recipe, arguments.data)
     metrics = read_metrics(folder)
     model = load_artifact_model(folder)
     rows = table_rows(folder, recipe, model, arguments.data)
@@ -655,7 +657,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="compute in mixed_bfloat16 on CPU/TPU, mixed_float16 on GPU (training.mixed_precision)")
     train.set_defaults(handler=command_train)
 
-    evaluate = commands.add_parser("evaluate", parents=[common, reading], help="evaluate a trained artifact on its test split",
+    evaluate = commands.add_parser("evaluate", parents=[common, reading],
+                                   help="evaluate a trained artifact on its test split",
                                    description="Evaluate a trained artifact and print per-task metrics.")
     evaluate.add_argument("artifact", help="artifact folder written by `mtl-zoo train`")
     evaluate.add_argument("--split", help="split to evaluate (default: the recipe's test split)")

@@ -96,6 +96,16 @@ def prediction_columns(task: str, card: dict, values: np.ndarray) -> dict:
     return {f"{task}_{index}": flat[:, index] for index in range(flat.shape[1])}
 
 
+def check_reads_tables(folder, recipe, path) -> None:
+    """Raises unless the artifact's recipe trained on files with `data.columns` (what `predict` can read)."""
+    if recipe.data.columns is None:
+        raise PredictionError(
+            f"--data: predict reads tables (CSV or Parquet files with the columns of a recipe's data.columns), "
+            f"but {folder} was trained on the registered data set '{recipe.data.name}'; call its SavedModel as "
+            f"{folder}/MODEL_CARD.md shows. Received: --data {str(path)!r}"
+        )
+
+
 def table_rows(folder, recipe, model, path):
     """The feature rows of a file, typed as the artifact's model takes them.
 
@@ -114,12 +124,7 @@ def table_rows(folder, recipe, model, path):
     """
     from mtl_zoo.data.files import EVALUATION_SPLIT, evaluation_data_source
 
-    if recipe.data.columns is None:
-        raise PredictionError(
-            f"--data: predict reads tables (CSV or Parquet files with the columns of a recipe's data.columns), "
-            f"but {folder} was trained on the registered data set '{recipe.data.name}'; call its SavedModel as "
-            f"{folder}/MODEL_CARD.md shows. Received: --data {str(path)!r}"
-        )
+    check_reads_tables(folder, recipe, path)
     source, _ = evaluation_data_source(
         path, recipe.data.columns, [], input_dtypes={tensor.name: str(tensor.dtype) for tensor in model.network.inputs},
         vocabularies={}, na_values=recipe.data.na_values, encoding=recipe.data.encoding)

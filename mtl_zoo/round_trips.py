@@ -39,20 +39,16 @@ _SHUFFLE_BUFFER = 20000
 
 
 def signature_input_names(model) -> dict:
-    """Model input name -> the name the SavedModel signatures give that input.
-
-    The SavedModel's signatures take one argument per model input, in the
-    order of `mtl_zoo.export.input_signature`; a name that cannot be a
-    signature argument is spelled differently there.
+    """Model input name -> the name the SavedModel signatures give that input (`mtl_zoo.export.serving_input_names`).
 
     Example:
 
     >>> signature_input_names(model)  # doctest: +SKIP
     {'island': 'island', 'class': 'class_'}
     """
-    from mtl_zoo.export import input_signature
+    from mtl_zoo.export import serving_input_names
 
-    return {tensor.name: spec.name for tensor, spec in zip(model.network.inputs, input_signature(model))}
+    return serving_input_names(model)
 
 
 def _input_names(model) -> list:

@@ -216,16 +216,15 @@ DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("damage", list(DAMAGE))
-@pytest.mark.parametrize("command", ["evaluate", "export", "predict"])
+@pytest.mark.parametrize("command, damage", [
+    (command, damage) for command in ("evaluate", "export", "predict") for damage in DAMAGE
+    if (command, damage) != ("export", "garbage recipe.yaml")])  # export reads the recipe only without stored rows
 def test_a_damaged_artifact_is_one_line_not_a_traceback(penguins, copy, damage, command, tmp_path, capsys):
     folder, _ = penguins
     spoil, message = DAMAGE[damage]
     spoil(copy)
     extra = {"evaluate": [], "export": ["--output", str(tmp_path / "served")],
              "predict": ["--data", str(folder / "unlabelled.csv")]}[command]
-    if command == "export" and damage == "garbage recipe.yaml":
-        pytest.skip("export reads no recipe when the artifact stored its check rows")
     status, _, errors = run([command, str(copy), *extra], capsys)
     assert status == 2, errors
     assert len(errors) == 1 and errors[0].startswith("mtl-zoo: error: ") and message in errors[0], errors
