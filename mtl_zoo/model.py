@@ -457,7 +457,8 @@ class MultiTaskModel(keras.Model):
         Per-task gradients of the shared variables are taken of this
         replica's shares of the task losses and summed over replicas, so the
         balancer sees the global per-task gradients; every private variable
-        gets its own task's gradient (plus any auxiliary terms).
+        gets its own task's gradient (plus any auxiliary terms). A network
+        without shared variables trains each task on its own gradient.
         """
         shared, private = self._shared_and_private_variables()
         with tf.GradientTape(persistent=True) as tape:
@@ -465,15 +466,19 @@ class MultiTaskModel(keras.Model):
             scale = self._loss_scale()
             weighted_shares = [share * scale for share in step.losses.separate_shares(self._loss_weights)]
             private_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss) * scale
-        matrix = global_sum(
-            task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradient_method)
-        ) / scale  # the balancer sees the true per-task gradients
-        direction = self.balancer.aggregate(matrix)
-        step.task_weights = self.balancer.implied_weights(matrix, direction)
-        gradients = split_direction(replica_share(direction) * scale, shared)  # the optimizer unscales
-        if self.losses:
-            extra = tape.gradient(replica_share(step.extra_loss) * scale, shared)
-            gradients = [g if e is None else g + e for g, e in zip(gradients, extra)]
+        if shared:
+            matrix = global_sum(
+                task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradient_method)
+            ) / scale  # the balancer sees the true per-task gradients
+            direction = self.balancer.aggregate(matrix)
+            step.task_weights = self.balancer.implied_weights(matrix, direction)
+            gradients = split_direction(replica_share(direction) * scale, shared)  # the optimizer unscales
+            if self.losses:
+                extra = tape.gradient(replica_share(step.extra_loss) * scale, shared)
+                gradients = [g if e is None else g + e for g, e in zip(gradients, extra)]
+        else:  # no variable serves two tasks (e.g. soft sharing): each task's own gradient, nothing to balance
+            step.task_weights = self._loss_weights
+            gradients = []
         gradients += tape.gradient(private_objective, private)
         del tape
         pairs = [(g, v) for g, v in zip(gradients, shared + private) if g is not None]

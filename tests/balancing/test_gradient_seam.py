@@ -88,3 +88,22 @@ def test_logged_task_weights():
     *_, summed_logs = one_step(SumOfGradients())
     for name in ("digit", "flag", "value"):
         assert summed_logs[f"{name}_weight"][0] == pytest.approx(1.0, rel=1e-3)
+
+
+@pytest.mark.parametrize("sharing, options", [("hard", {"shared_depth": 0}), ("soft", {})])
+def test_with_nothing_shared_each_task_follows_its_own_gradient(sharing, options):
+    """No variable serves two tasks: a gradient balancer has nothing to balance and trains like fixed weights."""
+    def step(balancer):
+        keras.utils.set_random_seed(4)
+        model = build_model(INPUTS, vision_conv(INPUTS, filters=[4], dense_units=[8]), TASKS, sharing=sharing,
+                            balancer=balancer, **options)
+        model.compile(optimizer=keras.optimizers.SGD(0.5))
+        features, labels = data()
+        logs = model.fit(features, labels, batch_size=12, epochs=1, verbose=0).history
+        return {v.path: v.numpy() for v in model.trainable_variables}, logs
+
+    fixed, _ = step("fixed")
+    balanced, logs = step("aligned_mtl")
+    for path in fixed:
+        np.testing.assert_allclose(balanced[path], fixed[path], rtol=1e-5, atol=1e-6, err_msg=path)
+    assert logs["digit_weight"][0] == pytest.approx(0.5) and logs["flag_weight"][0] == pytest.approx(1.0)
