@@ -34,8 +34,8 @@ SAMPLE_ROWS = 256
 SAMPLE_BYTES = 4 * 2**20
 SAMPLE_FILE = "round_trip_inputs.tfrecord"
 TOLERANCE = 1e-5
-# Rows a split is shuffled through before a sample is taken from it (bounded: a split may be large).
-_SHUFFLE_BUFFER = 20000
+# A split's sample of n rows is drawn from a shuffle buffer of this many times n rows (a split may be large).
+_BUFFER_PER_ROW = 4
 
 
 def signature_input_names(model) -> dict:
@@ -67,7 +67,8 @@ def round_trip_rows(recipe) -> tuple:
         the test split has at most `CHECK_ROWS` rows; else `CHECK_ROWS` rows
         drawn with the recipe's seed from the training and validation splits
         (an equal share each, at most their size) and the test split (the
-        rest).
+        rest), each share taken from a shuffle buffer four times its size
+        (so a large split is not read whole).
 
     Example:
 
@@ -95,7 +96,7 @@ def round_trip_rows(recipe) -> tuple:
         counts[split] = min(share, count_examples(recipe, split))
     counts[data.test_split] = CHECK_ROWS - sum(counts.values())
     for split, count in counts.items():
-        part = features(split).shuffle(_SHUFFLE_BUFFER, seed=recipe.seed).take(count)
+        part = features(split).shuffle(max(1, _BUFFER_PER_ROW * count), seed=recipe.seed).take(count)
         rows = part if rows is None else rows.concatenate(part)
     return rows, counts
 
