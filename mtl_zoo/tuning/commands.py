@@ -32,6 +32,7 @@ def command_tune(arguments) -> int:
     from mtl_zoo.tuning.hypermodel import RecipeHyperModel
     from mtl_zoo.tuning.results import format_trial_table
     from mtl_zoo.tuning.search import check_search_folder, run_search, write_search_results, write_tuned_artifact
+    from mtl_zoo.tuning.tuners import trial_tracing
 
     if arguments.devices is not None:
         split_cpu(arguments.devices)  # process-wide: before TensorFlow initializes its devices
@@ -66,8 +67,9 @@ def command_tune(arguments) -> int:
     progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(outcome.best_recipe)})
     logs = Path(tempfile.mkdtemp(prefix="mtl_zoo_tensorboard_"))
     try:
-        result = train_recipe(outcome.best_recipe, callbacks=[progress, keras.callbacks.TensorBoard(str(logs))],
-                              strategy=strategy)
+        with trial_tracing():  # one more new model, after the trials' models
+            result = train_recipe(outcome.best_recipe, callbacks=[progress, keras.callbacks.TensorBoard(str(logs))],
+                                  strategy=strategy)
         print(f"\nTest metrics of the best trial's recipe ({recipe.data.test_split} split):")
         print(format_metrics_table(result.test_metrics))
         write_tuned_artifact(result, outcome.best_recipe, output, outcome.summary, tensorboard_logs=logs)

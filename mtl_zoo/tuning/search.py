@@ -35,7 +35,7 @@ from mtl_zoo.errors import RecipeError
 from mtl_zoo.tuning.hypermodel import RecipeHyperModel
 from mtl_zoo.tuning.plots import TRADEOFF_FILE, plot_tradeoff
 from mtl_zoo.tuning.results import best_row, finished_trials, trial_rows, write_trial_table
-from mtl_zoo.tuning.tuners import PROJECT_NAME, make_tuner
+from mtl_zoo.tuning.tuners import PROJECT_NAME, make_tuner, trial_tracing
 
 SEARCH_DIR = PROJECT_NAME
 
@@ -103,7 +103,14 @@ def run_search(recipe, tuner_kind: str, max_trials: int, output, resume: bool = 
     tuner = make_tuner(tuner_kind, hypermodel, output, max_trials, max_epochs=recipe.training.epochs,
                        overwrite=not resume, seed=recipe.seed)
     start = time.perf_counter()
-    tuner.search(epochs=recipe.training.epochs, verbose=0)  # each trial reads its splits (RecipeHyperModel.fit)
+    with trial_tracing():  # each trial's new model traces its step functions once
+        try:
+            tuner.search(epochs=recipe.training.epochs, verbose=0)  # each trial reads its splits (RecipeHyperModel.fit)
+        except RuntimeError as error:  # KerasTuner stops at a failed trial, its traceback in the message
+            failed = [trial for trial in tuner.oracle.trials.values() if trial.status == "FAILED"]
+            if not failed:
+                raise
+            raise RecipeError(recipe.source, "tuning", failed_trial_reason(failed[-1])) from None
     search_seconds = time.perf_counter() - start
     task_metrics = {task.name: ["loss", *task.to_task().metrics] for task in recipe.tasks}
     rows = trial_rows(tuner, hypermodel.objective, task_metrics)
@@ -131,6 +138,24 @@ def run_search(recipe, tuner_kind: str, max_trials: int, output, resume: bool = 
     }
     return SearchOutcome(rows=rows, best_recipe=best_recipe, summary=summary, hypermodel=hypermodel, tuner=tuner,
                          search_seconds=search_seconds)
+
+
+def failed_trial_reason(trial) -> str:
+    """One line on a failed KerasTuner trial: its number, its values and the error its traceback ends with.
+
+    Example:
+
+    >>> trial = keras_tuner.engine.trial.Trial(keras_tuner.HyperParameters(), trial_id="2")
+    >>> trial.hyperparameters.Fixed("sharing", "soft")
+    'soft'
+    >>> trial.message = "Traceback (most recent call last):\\n  ...\\nValueError: no data\\n"
+    >>> failed_trial_reason(trial)
+    'trial 3 (sharing=soft) failed: ValueError: no data'
+    """
+    lines = [line.strip() for line in (trial.message or "").splitlines() if line.strip()]
+    values = ", ".join(f"{name}={value}" for name, value in trial.hyperparameters.values.items()
+                       if not name.startswith("tuner/"))
+    return f"trial {int(trial.trial_id) + 1} ({values}) failed: {lines[-1] if lines else 'no error message'}"
 
 
 def write_search_results(outcome: SearchOutcome, output) -> list:

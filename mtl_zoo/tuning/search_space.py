@@ -83,14 +83,26 @@ def scheme_parameters(scheme: str) -> list:
     return list(inspect.signature(builder).parameters)[3:]
 
 
+def required_scheme_options(scheme: str) -> list:
+    """Options a registered sharing scheme's builder needs a value for (they have no default)."""
+    parameters = list(inspect.signature(SHARING_SCHEMES.get(scheme)).parameters.values())[3:]
+    return [parameter.name for parameter in parameters if parameter.default is inspect.Parameter.empty
+            and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+
+
 def _builds(recipe) -> str:
-    """'' when the recipe's model builds (without reading data), else why not."""
+    """'' when the recipe's model builds (without reading data), else why not, in a user's words."""
+    from mtl_zoo.errors import RecipeError
     from mtl_zoo.training import build_model_from_recipe
 
     try:
         build_model_from_recipe(recipe, adapt=False)
+    except RecipeError as error:  # the recipe file and field are the search's, not the user's: keep the reason
+        message = str(error)
+        prefix = f"{error.source}: {error.field}: " if error.field else f"{error.source}: "
+        return " ".join((message[len(prefix):] if message.startswith(prefix) else message).split())
     except (ValueError, TypeError) as error:
-        return " ".join(str(error).split())
+        return f"it does not build with its default options ({' '.join(str(error).split())})"
     return ""
 
 
@@ -205,6 +217,12 @@ class SearchSpace:
                 raise RecipeError(self.recipe.source, "tuning.space.sharing",
                                   f"unknown sharing scheme; allowed: {', '.join(SHARING_SCHEMES.names())}. "
                                   f"Received: {scheme!r}")
+            needed = [name for name in required_scheme_options(scheme) if name not in self.base_options(scheme)]
+            if needed:
+                self.skipped[f"sharing={scheme}"] = (
+                    f"it needs {' and '.join(needed)}, which have no default to search around; to search it, make "
+                    f"it the recipe's model.sharing and set {' and '.join(needed)} there")
+                continue
             problem = _builds(with_settings(self.recipe, self._settings(sharing=scheme)))
             if problem:
                 self.skipped[f"sharing={scheme}"] = problem

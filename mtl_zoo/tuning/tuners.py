@@ -15,6 +15,8 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sys
 import time
 
@@ -60,6 +62,42 @@ class BayesianTuner(TrialProgress, keras_tuner.BayesianOptimization):
 
 class HyperbandTuner(TrialProgress, keras_tuner.Hyperband):
     """`keras_tuner.Hyperband` with per-trial progress lines."""
+
+
+class _NewModelTracingFilter(logging.Filter):
+    """Drops TensorFlow's frequent-retracing warning about Keras' own step functions (see `trial_tracing`)."""
+
+    def filter(self, record) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "TensorFlowTrainer._make_function" in message)
+
+
+@contextlib.contextmanager
+def trial_tracing():
+    """While a search runs, TensorFlow's warning that Keras' step functions "triggered retracing" is left out.
+
+    Every trial builds a new model, whose training and evaluation functions
+    are each traced once (Keras makes them with `reduce_retracing=True`).
+    TensorFlow counts traces by the Python code of the function, which all
+    models share, so from the third trial on it warns of retracing that did
+    not happen. Only that warning, about Keras' trainer functions, is
+    dropped, and only inside this context: a function of the user's that
+    retraces is still reported.
+
+    Example:
+
+    >>> with trial_tracing():  # doctest: +SKIP
+    ...     tuner.search(epochs=1)
+    """
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    quiet = _NewModelTracingFilter()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def format_value(value) -> str:
