@@ -24,3 +24,21 @@ def test_a_short_search_prints_reasons_and_no_raw_errors_or_retracing_warnings(s
     assert "Not searched: sharing=task_tree (it needs groups, which" in printed
     for noise in ("Traceback", "required positional argument", "retracing", "WARNING"):
         assert noise not in printed, noise
+
+
+def test_a_failed_trial_ends_the_search_in_one_line(synthetic_recipe_path, tmp_path):
+    from mtl_zoo.errors import DataError, RecipeError
+    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.tuning.hypermodel import RecipeHyperModel
+    from mtl_zoo.tuning.search import run_search
+
+    class FailingFit(RecipeHyperModel):
+        def fit(self, hp, model, *args, **kwargs):
+            raise DataError("tasks.csv, column 'agree_a', row 7: not a number")
+
+    recipe = load_recipe(synthetic_recipe_path, ["tuning={space: {sharing: hard, balancer: fixed}}"])
+    with pytest.raises(RecipeError) as error:
+        run_search(recipe, "random", max_trials=1, output=tmp_path, hypermodel=FailingFit(recipe, adapt=False))
+    message = str(error.value)
+    assert "\n" not in message and "tuning: trial 1 (sharing=hard" in message
+    assert message.endswith("failed: mtl_zoo.errors.DataError: tasks.csv, column 'agree_a', row 7: not a number")
