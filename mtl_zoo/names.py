@@ -8,9 +8,11 @@ it and the SavedModel's signature arguments need other spellings:
   TensorFlow name scope (letters, digits and `_ . > -`); a name that is
   not gets its characters replaced and a short hash of the original, so two
   columns never share layers.
-- `signature_name(column)`: a Python identifier that TensorFlow takes as a
-  signature argument (`mtl_zoo.export.serving_input_names` makes them
-  unique among a model's inputs).
+- `signature_name(column)`: a lower-case Python identifier that TensorFlow
+  takes as a signature argument (TensorFlow lower-cases the arguments of a
+  SavedModel's signatures, so `AwayTeam` is served as `awayteam`;
+  `mtl_zoo.export.serving_input_names` makes them unique among a model's
+  inputs, so `class` and `Class` become `class_` and `class_2`).
 
 Example:
 
@@ -56,8 +58,9 @@ def layer_name(name: str) -> str:
 
 
 def is_signature_name(name: str) -> bool:
-    """Whether TensorFlow takes `name` as a signature argument: an ASCII identifier, no keyword, no leading "_"."""
-    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name) and not name.startswith("_")
+    """Whether a SavedModel signature takes `name` unchanged: a lower-case ASCII identifier, no keyword, no leading "_"."""
+    return (name.isascii() and name.isidentifier() and name == name.lower() and not keyword.iskeyword(name)
+            and not name.startswith("_"))
 
 
 def signature_name(name: str) -> str:
@@ -65,12 +68,12 @@ def signature_name(name: str) -> str:
 
     Example:
 
-    >>> [signature_name(name) for name in ["age", "class", "my col", "a-b", "x.y", "2nd", "größe", "?"]]
-    ['age', 'class_', 'my_col', 'a_b', 'x_y', 'input_2nd', 'grosse', 'input']
+    >>> [signature_name(name) for name in ["age", "class", "my col", "a-b", "x.y", "2nd", "größe", "?", "AwayTeam"]]
+    ['age', 'class_', 'my_col', 'a_b', 'x_y', 'input_2nd', 'grosse', 'input', 'awayteam']
     """
     if is_signature_name(name):
         return name
-    text = _ascii_words(name)
+    text = _ascii_words(name).lower()
     if not text:
         return "input"
     if text[0].isdigit():
