@@ -151,3 +151,14 @@ def test_a_real_table_trains_to_a_faithful_artifact_or_stops_in_one_line(package
     round_trip = metrics["round_trip_max_abs_difference"]
     assert max(round_trip["keras"], round_trip["saved_model"]) <= 1e-5, round_trip
     assert all(np.isfinite(value) for task in metrics["test"].values() for value in task.values())
+    assert metrics["round_trip_rows"] == {"test": int(round(len(frame) * 0.2))}  # every test row compared
+
+    predictions = tmp_path / "predictions.csv"
+    assert main(["predict", str(output), "--data", str(data), "--output", str(predictions)]) == 0
+    served = pd.read_csv(predictions, keep_default_na=False)
+    assert len(served) == len(frame)
+    for column, kind in tasks:
+        name = task_name(column)
+        assert name in served.columns
+        if kind == "regression":
+            assert np.isfinite(pd.to_numeric(served[name])).all()
