@@ -34,7 +34,7 @@ def measure(trunk_name: str, image_size: int, batch_size: int, steps: int) -> di
     from mtl_zoo.builders import build_model
     from mtl_zoo.data.source import InputSpec
     from mtl_zoo.registry import TRUNKS
-    from mtl_zoo.tasks import Task
+    from mtl_zoo.tasks.task import Task
 
     inputs = {"image": InputSpec((image_size, image_size, 3), "uint8", (0, 255))}
     trunk = TRUNKS.get(trunk_name)(inputs)

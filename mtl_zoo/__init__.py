@@ -32,7 +32,7 @@ _PUBLIC_NAMES = {
     "InputSpec": "mtl_zoo.data.source",
     "LabelSpec": "mtl_zoo.data.source",
     "MultiTaskModel": "mtl_zoo.model",
-    "Task": "mtl_zoo.tasks",
+    "Task": "mtl_zoo.tasks.task",
     "build_model": "mtl_zoo.builders",
     "build_network": "mtl_zoo.builders",
     "load_model": "mtl_zoo.artifacts",
@@ -40,7 +40,7 @@ _PUBLIC_NAMES = {
 
 # Importing these registers every built-in component and Keras class.
 _LIBRARY_MODULES = (
-    "mtl_zoo.tasks",
+    "mtl_zoo.tasks.task",
     "mtl_zoo.balancing",
     "mtl_zoo.trunks",
     "mtl_zoo.sharing",

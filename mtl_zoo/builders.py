@@ -3,7 +3,7 @@
 Example:
 
 >>> from mtl_zoo.data.source import InputSpec
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.vision import vision_conv
 >>> from mtl_zoo.builders import build_network
 >>> inputs = {"image": InputSpec((12, 20, 1))}
@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import keras
 
-from mtl_zoo.heads import FeatureMapError, build_head
+from mtl_zoo.tasks.kinds.base import FeatureMapError
+from mtl_zoo.tasks.task import build_head
 from mtl_zoo.registry import SHARING_SCHEMES
 from mtl_zoo.sharing.alignment import apply_feature_alignment
 from mtl_zoo.sharing.result import SharingResult, schemes_reporting_feature_maps
-from mtl_zoo.tasks import check_unique_names
+from mtl_zoo.tasks.task import check_unique_names
 
 
 def build_inputs(input_specs: dict) -> dict:
@@ -129,7 +130,7 @@ def build_model(
     Example:
 
     >>> from mtl_zoo.data.source import InputSpec
-    >>> from mtl_zoo.tasks import Task
+    >>> from mtl_zoo.tasks.task import Task
     >>> from mtl_zoo.trunks.vision import vision_conv
     >>> inputs = {"image": InputSpec((12, 20, 1))}
     >>> model = build_model(inputs, vision_conv(inputs, filters=[8], dense_units=[16]),

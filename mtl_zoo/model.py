@@ -14,7 +14,7 @@ Example:
 
 >>> import numpy as np
 >>> from mtl_zoo.data.source import InputSpec
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.vision import vision_conv
 >>> from mtl_zoo.builders import build_model
 >>> inputs = {"image": InputSpec((12, 20, 1))}
@@ -41,15 +41,15 @@ from mtl_zoo.balancing.base import Balancer
 from mtl_zoo.balancing.fixed import FixedWeights
 from mtl_zoo.balancing.gradient_math import gram_matrix
 from mtl_zoo.balancing.task_learning_rates import TaskLearningRates
-from mtl_zoo.label_checks import InvalidLabelCounts, check_labels_after
+from mtl_zoo.tasks.label_checks import InvalidLabelCounts, check_labels_after
 from mtl_zoo.objective import ObjectiveMean, balanced_objective
 from mtl_zoo.reduction import global_masked_shares, global_sum, replica_share
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.sharing_map import format_sharing_table, variable_task_map
 from mtl_zoo.task_gradients import RepresentationSplit, split_direction, task_gradient_matrix
-from mtl_zoo.task_losses import masked_task_loss_terms
-from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
-from mtl_zoo.tasks import Task, check_unique_names
+from mtl_zoo.tasks.losses import masked_task_loss_terms
+from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
+from mtl_zoo.tasks.task import Task, check_unique_names
 
 
 @dataclasses.dataclass

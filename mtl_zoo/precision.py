@@ -4,7 +4,7 @@
 puts the previous one back afterwards, so building a mixed-precision model
 changes no process-wide setting. Every layer records its policy in its
 config, so a saved model reloads with the same precision. Heads' output
-layers are float32 (`mtl_zoo.heads`), so losses, metrics and balancers see
+layers are float32 (`mtl_zoo.tasks.task.build_head`), so losses, metrics and balancers see
 float32 outputs; with `mixed_float16` Keras wraps the optimizer in a
 `LossScaleOptimizer` and `MultiTaskModel` scales every loss it
 differentiates, per-task gradients included (`MultiTaskModel.train_step`).

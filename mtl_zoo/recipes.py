@@ -247,7 +247,7 @@ class DataConfig(BaseModel):
 
 
 class TaskConfig(BaseModel):
-    """One task: the arguments of `mtl_zoo.tasks.Task` plus its data set label."""
+    """One task: the arguments of `mtl_zoo.tasks.task.Task` plus its data set label."""
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
 
@@ -273,8 +273,8 @@ class TaskConfig(BaseModel):
         return self.label or self.name
 
     def to_task(self):
-        """The `mtl_zoo.tasks.Task` this entry describes."""
-        from mtl_zoo.tasks import Task
+        """The `mtl_zoo.tasks.task.Task` this entry describes."""
+        from mtl_zoo.tasks.task import Task
 
         return Task(
             name=self.name,
@@ -777,8 +777,8 @@ def _build_parts(recipe: Recipe, source: str) -> None:
     for a user's value a `RecipeError` now, before any data is loaded.
     """
     from mtl_zoo.data.files import recipe_data_source
-    from mtl_zoo.task_losses import resolve_loss_function
-    from mtl_zoo.task_metrics import make_task_metrics
+    from mtl_zoo.tasks.losses import resolve_loss_function
+    from mtl_zoo.tasks.metrics import make_task_metrics
 
     tasks = []
     for index, config in enumerate(recipe.tasks):

@@ -108,7 +108,7 @@ def describe(entry: Any) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-TASK_KINDS = Registry("task kind", builtins="mtl_zoo.tasks")
+TASK_KINDS = Registry("task kind", builtins="mtl_zoo.tasks.task")
 TRUNKS = Registry("trunk", builtins="mtl_zoo.trunks")
 SHARING_SCHEMES = Registry("sharing scheme", builtins="mtl_zoo.sharing")
 BALANCERS = Registry("balancer", builtins="mtl_zoo.balancing")

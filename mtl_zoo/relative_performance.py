@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 
-# mtl_zoo's own metric names (resolved per task kind in `mtl_zoo.task_metrics`) -> the class that computes them,
+# mtl_zoo's own metric names (resolved per task kind in `mtl_zoo.tasks.metrics`) -> the class that computes them,
 # as "module:Class" so no metric module is imported before a direction is asked for.
 OWN_METRIC_CLASSES = {
     "accuracy": "keras.metrics:Accuracy",
@@ -35,9 +35,9 @@ OWN_METRIC_CLASSES = {
     "rmse": "keras.metrics:RootMeanSquaredError",
     "pixel_accuracy": "keras.metrics:SparseCategoricalAccuracy",
     "mean_iou": "keras.metrics:MeanIoU",
-    "iou": "mtl_zoo.kinds.box_metrics:BoxIoU",
-    "abs_rel": "mtl_zoo.kinds.dense_metrics:AbsRel",
-    "entity_f1": "mtl_zoo.kinds.tagging_metrics:EntityF1",
+    "iou": "mtl_zoo.tasks.kinds.box_metrics:BoxIoU",
+    "abs_rel": "mtl_zoo.tasks.kinds.dense_metrics:AbsRel",
+    "entity_f1": "mtl_zoo.tasks.kinds.tagging_metrics:EntityF1",
 }
 # Names of Keras metric classes by direction (a metric class of mtl_zoo or a plugin declares its own
 # `lower_is_better` class attribute instead).

@@ -37,7 +37,7 @@ def test_percentage_logarithmic_and_log_cosh_errors_count_down():
 
 
 def test_every_metric_a_task_kind_accepts_has_a_direction():
-    import mtl_zoo.kinds  # noqa: F401  (registers the kinds)
+    import mtl_zoo.tasks.kinds  # noqa: F401  (registers the kinds)
     from mtl_zoo.registry import TASK_KINDS
 
     higher = {"accuracy", "auc", "precision", "recall", "iou", "mean_iou", "pixel_accuracy", "entity_f1"}
@@ -51,9 +51,9 @@ def test_every_metric_a_task_kind_accepts_has_a_direction():
 
 
 def test_the_custom_metrics_declare_their_direction():
-    from mtl_zoo.kinds.box_metrics import BoxIoU
-    from mtl_zoo.kinds.dense_metrics import AbsRel
-    from mtl_zoo.kinds.tagging_metrics import EntityF1
+    from mtl_zoo.tasks.kinds.box_metrics import BoxIoU
+    from mtl_zoo.tasks.kinds.dense_metrics import AbsRel
+    from mtl_zoo.tasks.kinds.tagging_metrics import EntityF1
 
     assert (AbsRel.lower_is_better, BoxIoU.lower_is_better, EntityF1.lower_is_better) == (True, False, False)
 

@@ -5,7 +5,7 @@ CVPR 2019, https://arxiv.org/abs/1803.10704.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.balancing.dwa import DynamicWeightAverage
 >>> balancer = DynamicWeightAverage(temperature=2.0)
 >>> balancer.build_for_tasks([Task("a", "regression"), Task("b", "regression")])

@@ -5,7 +5,7 @@ NeurIPS 2023, https://arxiv.org/abs/2306.03792.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.balancing.famo import FAMO
 >>> balancer = FAMO()
 >>> balancer.build_for_tasks([Task("a", "regression"), Task("b", "regression")])

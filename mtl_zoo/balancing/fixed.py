@@ -2,7 +2,7 @@
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.balancing.fixed import FixedWeights
 >>> balancer = FixedWeights()
 >>> balancer.build_for_tasks([Task("a", "regression", loss_weight=2.0), Task("b", "regression")])

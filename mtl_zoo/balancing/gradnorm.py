@@ -7,7 +7,7 @@ https://arxiv.org/abs/1711.02257.
 Example:
 
 >>> import tensorflow as tf
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.balancing.gradnorm import GradNorm
 >>> balancer = GradNorm(alpha=1.5)
 >>> balancer.build_for_tasks([Task("a", "regression"), Task("b", "regression")])

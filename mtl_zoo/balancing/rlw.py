@@ -6,7 +6,7 @@ https://arxiv.org/abs/2111.10603.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.balancing.rlw import RandomLossWeighting
 >>> balancer = RandomLossWeighting(seed=1)
 >>> balancer.build_for_tasks([Task("a", "regression"), Task("b", "regression")])

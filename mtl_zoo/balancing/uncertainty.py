@@ -6,7 +6,7 @@ https://arxiv.org/abs/1705.07115.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.balancing.uncertainty import UncertaintyWeighting
 >>> balancer = UncertaintyWeighting()
 >>> balancer.build_for_tasks([Task("a", "regression"), Task("b", "regression")])

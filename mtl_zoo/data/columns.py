@@ -7,7 +7,7 @@ int64 when every value is an integer written plainly (`7`, not `007` or
 `7.0`), else strings exactly as written (an empty cell is ""); "text"
 columns strings. A label column becomes the labels of a task of its kind,
 with empty cells as missing labels (-1 for class indices, NaN for floats, as
-`mtl_zoo.masking` expects). Class labels written as strings are mapped to
+`mtl_zoo.tasks.labels` expects). Class labels written as strings are mapped to
 indices through a vocabulary: the sorted values of the training split
 (index = position).
 

@@ -14,7 +14,7 @@ experts first, then the shared experts.
 Example:
 
 >>> import keras
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.base import Trunk
 >>> from mtl_zoo.sharing.cgc import cgc
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)

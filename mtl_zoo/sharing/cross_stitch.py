@@ -25,7 +25,7 @@ Options:
 Example:
 
 >>> import keras
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.base import Trunk
 >>> from mtl_zoo.sharing.cross_stitch import cross_stitch
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)

@@ -25,7 +25,7 @@ Options:
 Example:
 
 >>> import keras
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.base import Trunk
 >>> from mtl_zoo.sharing.esmm import esmm
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)
@@ -45,7 +45,7 @@ from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
 from mtl_zoo.sharing.hard import check_depth
 from mtl_zoo.sharing.result import SharingResult
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 
 
 def esmm_roles(tasks, ctr_task: Optional[str], ctcvr_task: Optional[str]) -> tuple:

@@ -20,7 +20,7 @@ forms the task's features; inner levels' gates are the layers
 Example:
 
 >>> import keras
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.base import Trunk
 >>> from mtl_zoo.sharing.ple import ple
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)

@@ -37,7 +37,7 @@ Options: none.
 Example:
 
 >>> import keras
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.base import Trunk
 >>> from mtl_zoo.sharing.progressive import progressive
 >>> trunk = Trunk([lambda p: keras.layers.Dense(4, name=f"{p}_dense")] * 2)
@@ -192,7 +192,7 @@ def add_task(model, task, balancer=None):
     >>> sorted(layer.name for layer in grown.network.layers if layer.trainable_weights)
     ['b', 'b_block_1', 'b_block_2', 'b_lateral_1', 'b_lateral_2']
     """
-    from mtl_zoo.heads import build_head
+    from mtl_zoo.tasks.task import build_head
     from mtl_zoo.model import MultiTaskModel
 
     names = model.task_names

@@ -9,7 +9,7 @@ from mtl_zoo.balancing.dwa import DynamicWeightAverage
 from mtl_zoo.errors import OptionError
 from mtl_zoo.model import MultiTaskModel
 from mtl_zoo.objective import balanced_objective
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 
 TASKS = [Task("a", "regression"), Task("b", "binary", loss_weight=0.5), Task("c", "regression")]
 HISTORY = np.array([[2.0, 0.7, 1.0], [1.5, 0.69, 0.2], [1.0, 0.6, 0.19], [0.9, 0.3, 0.18], [0.8, 0.29, 0.2]])

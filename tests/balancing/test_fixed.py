@@ -5,7 +5,7 @@ import pytest
 
 from mtl_zoo.balancing.fixed import FixedWeights
 from mtl_zoo.errors import OptionError
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 
 TASKS = [Task("a", "regression", loss_weight=0.5), Task("b", "regression"), Task("c", "binary")]
 

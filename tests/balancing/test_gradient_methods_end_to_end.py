@@ -22,7 +22,7 @@ from mtl_zoo.cli import main
 from mtl_zoo.model import MultiTaskModel
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.sharing.result import mark_shared_representation
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "multidigits_hard.yaml"

@@ -21,7 +21,7 @@ from mtl_zoo.cli import main
 from mtl_zoo.model import MultiTaskModel
 from mtl_zoo.recipes import load_recipe
 from mtl_zoo.registry import BALANCERS
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 from mtl_zoo.training import build_model_from_recipe, load_split
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from mtl_zoo.balancing.pcgrad import PCGrad
 from mtl_zoo.errors import OptionError
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 
 
 def pcgrad_reference(grads, orders):

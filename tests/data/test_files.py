@@ -12,7 +12,7 @@ from mtl_zoo.builders import build_model
 from mtl_zoo.data.files import LabelColumn, file_data_source, recipe_data_source
 from mtl_zoo.errors import DataError, RecipeError
 from mtl_zoo.recipes import DataConfig, load_recipe, validate_recipe
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 from mtl_zoo.trunks.base import Trunk
 
 FRAME = pd.DataFrame({

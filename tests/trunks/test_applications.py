@@ -10,7 +10,7 @@ from mtl_zoo.builders import build_model
 from mtl_zoo.data.source import InputSpec
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import TRUNKS
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 from mtl_zoo.trunks.applications import APPLICATIONS
 
 RGB = {"image": InputSpec((32, 32, 3), dtype="uint8", value_range=(0, 255))}

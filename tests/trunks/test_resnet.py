@@ -7,7 +7,7 @@ import pytest
 from mtl_zoo.builders import build_model
 from mtl_zoo.data.source import InputSpec
 from mtl_zoo.errors import OptionError
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.task import Task
 from mtl_zoo.testing import check_model
 from mtl_zoo.trunks.resnet import ResidualStage, vision_resnet
 

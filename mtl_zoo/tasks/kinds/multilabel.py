@@ -5,15 +5,15 @@ entry (the other entries of that example still train).
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> Task("genres", "multilabel", classes=7).units
 7
 """
 
 from __future__ import annotations
 
-from mtl_zoo.kinds.base import TaskKind
-from mtl_zoo.kinds.binary import PROBABILITY_LOSSES, PROBABILITY_METRICS
+from mtl_zoo.tasks.kinds.base import TaskKind
+from mtl_zoo.tasks.kinds.binary import PROBABILITY_LOSSES, PROBABILITY_METRICS
 from mtl_zoo.registry import TASK_KINDS
 
 MULTILABEL = TASK_KINDS.register("multilabel", TaskKind(

@@ -5,14 +5,14 @@ Labels are float32 0/1 (probabilities in [0, 1] fit too) of shape
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> Task("clicked", "binary").metrics
 ('accuracy', 'auc')
 """
 
 from __future__ import annotations
 
-from mtl_zoo.kinds.base import TaskKind
+from mtl_zoo.tasks.kinds.base import TaskKind
 from mtl_zoo.registry import TASK_KINDS
 
 # Binary and multilabel tasks: one sigmoid probability and one 0/1 label per output unit.

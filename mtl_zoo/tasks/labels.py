@@ -10,16 +10,15 @@ Missing and invalid entries are replaced by a harmless value (0) so no NaN
 reaches a loss or a metric, and the observed mask (1.0 observed and valid,
 0.0 otherwise) removes them from that task's loss and metrics only. Invalid
 entries are also counted, so the model can stop training and name the task
-(see `mtl_zoo.label_checks`); counting instead of asserting keeps the check
+(see `mtl_zoo.tasks.label_checks`); counting instead of asserting keeps the check
 alive under XLA, which drops assertion ops.
 
 Example:
 
 >>> import numpy as np
->>> from mtl_zoo.tasks import Task
->>> from mtl_zoo.masking import split_labels
+>>> from mtl_zoo.tasks.task import Task
 >>> task = Task("price", kind="regression")
->>> split = split_labels(task, np.array([1.0, np.nan, np.inf]), np.zeros((3, 1)))
+>>> split = task.kind_spec.split_labels(task, np.array([1.0, np.nan, np.inf]), np.zeros((3, 1)))
 >>> split.mask.numpy().ravel().tolist(), float(split.num_invalid)
 ([1.0, 0.0, 0.0], 1.0)
 """
@@ -28,11 +27,11 @@ from __future__ import annotations
 
 from keras import ops
 
-from mtl_zoo.kinds.base import LabelSplit
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.kinds.base import LabelSplit
+from mtl_zoo.tasks.task import Task
 
 __all__ = ["BAD_LABEL_MESSAGE", "LabelSplit", "broadcast_sample_weight", "invalid_label_message",
-           "split_labels", "split_missing"]
+           "split_missing"]
 
 BAD_LABEL_MESSAGE = "has a label that cannot belong to it"
 
@@ -42,39 +41,15 @@ def invalid_label_message(task: Task) -> str:
     return f"Task {task.name} {BAD_LABEL_MESSAGE}: {task.kind_spec.label_rule_text(task)}"
 
 
-def split_labels(task: Task, labels, predictions) -> LabelSplit:
-    """Splits one task's labels into clean values, an observed mask and an invalid count.
-
-    The task's kind decides how labels line up with the outputs
-    (`TaskKind.split_labels`): one class index per example, one value per
-    output unit, one class index per token or pixel, or one box per example.
-
-    Args:
-        task: `Task`. The task the labels belong to.
-        labels: tensor. The task's labels: class indices of shape `(batch,)`
-            or `(batch, 1)` for classification, `(batch, tokens)` for
-            tagging, `(batch, height, width)` for segmentation, floats shaped
-            like `predictions` (a trailing axis of 1 may be omitted) otherwise.
-        predictions: tensor. The task's outputs, used for the target shape.
-
-    Returns:
-        A `LabelSplit`. For classification labels and mask have shape
-        `(batch,)`, for per-token and per-pixel classification the
-        predictions' shape without the class axis; otherwise they have the
-        shape of `predictions`.
-    """
-    return task.kind_spec.split_labels(task, labels, predictions)
-
-
 def split_missing(task: Task, labels, predictions):
-    """Returns `(clean_labels, mask)`: `split_labels` without the invalid count.
+    """Returns `(clean_labels, mask)`: the kind's `split_labels` without the invalid count.
 
     Args:
         task: `Task`. The task the labels belong to.
         labels: tensor. The task's labels (missing entries allowed).
         predictions: tensor. The task's outputs, used for the target shape.
     """
-    split = split_labels(task, labels, predictions)
+    split = task.kind_spec.split_labels(task, labels, predictions)
     return split.labels, split.mask
 
 
@@ -85,7 +60,7 @@ def broadcast_sample_weight(sample_weight, mask):
         sample_weight: tensor or None. Per-example weights of shape
             `(batch,)` or `(batch, 1)`, or per-element weights shaped like
             `mask` (e.g. `(batch, units)` for elementwise kinds).
-        mask: float32 tensor. The observed mask from `split_labels`.
+        mask: float32 tensor. The observed mask from the kind's `split_labels`.
     """
     if sample_weight is None:
         return mask

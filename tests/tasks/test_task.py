@@ -3,7 +3,7 @@
 import pytest
 
 from mtl_zoo.errors import OptionError
-from mtl_zoo.tasks import Task, check_unique_names
+from mtl_zoo.tasks.task import Task, check_unique_names
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ accuracy and `top_<k>_accuracy` the sparse top-k accuracy.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> Task("digit", "classification", classes=10).metrics
 ('accuracy',)
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from mtl_zoo.kinds.base import TaskKind
+from mtl_zoo.tasks.kinds.base import TaskKind
 from mtl_zoo.registry import TASK_KINDS
 
 TOP_K_ACCURACY = re.compile(r"^top_([1-9][0-9]*)_accuracy$")

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mtl_zoo.task_metrics import make_metric, make_task_metrics, update_task_metrics
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.metrics import make_metric, make_task_metrics, update_task_metrics
+from mtl_zoo.tasks.task import Task
 
 
 def test_accuracy_counts_observed_labels_only():

@@ -15,7 +15,7 @@ A kind says how a task of its kind is built, checked and scored:
 
 The four sentence-level kinds (classification, binary, multilabel,
 regression) and the per-token, box and per-pixel kinds each live in one
-module of `mtl_zoo.kinds` and register one instance in
+module of `mtl_zoo.tasks.kinds` and register one instance in
 `mtl_zoo.registry.TASK_KINDS`; a new kind is one more module and one
 `TASK_KINDS.register` call. Importing this module does not import Keras.
 
@@ -70,8 +70,8 @@ class TaskKind:
 
     The fields describe the kind; the methods do the kind-specific work and
     are overridden by kinds whose labels or heads are shaped differently
-    (see `mtl_zoo.kinds.tagging`, `mtl_zoo.kinds.bbox`,
-    `mtl_zoo.kinds.dense`).
+    (see `mtl_zoo.tasks.kinds.tagging`, `mtl_zoo.tasks.kinds.bbox`,
+    `mtl_zoo.tasks.kinds.dense`).
 
     Args:
         name: str. Registry name of the kind.

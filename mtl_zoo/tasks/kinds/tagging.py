@@ -11,14 +11,14 @@ sentence-level and tagging tasks at once. The output is
 
 Metrics: "accuracy" (token accuracy over observed tokens) and "entity_f1"
 (entity-level F1 over IOB2 tags: exact span and type match, micro-averaged
-over the data set; see `mtl_zoo.kinds.tagging_metrics.EntityF1`). Entity F1
+over the data set; see `mtl_zoo.tasks.kinds.tagging_metrics.EntityF1`). Entity F1
 reads the entities off `class_names` ("O", "B-PER", "I-PER", ...), so a task
 that names it must have them; a task with IOB2 `class_names` gets both
 metrics by default.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> Task("ner", "tagging", classes=3, class_names=["O", "B-PER", "I-PER"]).metrics
 ('accuracy', 'entity_f1')
 >>> Task("pos", "tagging", classes=12).metrics
@@ -31,8 +31,8 @@ import dataclasses
 from typing import Optional
 
 from mtl_zoo.errors import OptionError
-from mtl_zoo.kinds.base import FeatureMapError
-from mtl_zoo.kinds.classification import PositionClassKind
+from mtl_zoo.tasks.kinds.base import FeatureMapError
+from mtl_zoo.tasks.kinds.classification import PositionClassKind
 from mtl_zoo.registry import TASK_KINDS
 
 
@@ -104,7 +104,7 @@ class TaggingKind(PositionClassKind):
 
     def make_metric(self, task, metric: str, name: str):
         if metric == "entity_f1":
-            from mtl_zoo.kinds.tagging_metrics import EntityF1
+            from mtl_zoo.tasks.kinds.tagging_metrics import EntityF1
 
             return EntityF1(list(task.class_names), name=name)
         return super().make_metric(task, metric, name)

@@ -2,7 +2,7 @@
 
 Labels are int32 class indices `(batch, height, width)`; -1 marks an
 unlabelled pixel, left out of the loss and the metrics. The head is the
-per-pixel decoder (`mtl_zoo.kinds.decoder`) with a softmax over `classes`;
+per-pixel decoder (`mtl_zoo.tasks.kinds.decoder`) with a softmax over `classes`;
 the output is `(batch, height, width, classes)`, at the image resolution
 unless the task sets `output_size`.
 
@@ -13,7 +13,7 @@ both over labelled pixels.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> Task("digit_mask", "segmentation", classes=11).metrics
 ('mean_iou', 'pixel_accuracy')
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mtl_zoo.kinds.classification import PositionClassKind
+from mtl_zoo.tasks.kinds.classification import PositionClassKind
 from mtl_zoo.registry import TASK_KINDS
 
 
@@ -34,7 +34,7 @@ class SegmentationKind(PositionClassKind):
         pass  # takes output_size
 
     def build_head(self, task, features, feature_maps=None):
-        from mtl_zoo.kinds.decoder import build_decoder
+        from mtl_zoo.tasks.kinds.decoder import build_decoder
 
         return build_decoder(task, features, feature_maps, self.activation)
 

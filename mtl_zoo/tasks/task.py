@@ -8,12 +8,12 @@ metrics can score them (`TaskKind.losses`, `TaskKind.metrics`): a task that
 names any other loss or metric is refused when it is made, not after training.
 Everything else that depends on the kind (its head, label layout, missing
 mask, metrics, table column and model card entry) is the `TaskKind`'s too:
-kinds live in `mtl_zoo.kinds`, one module each (`TaskKind` is importable
+kinds live in `mtl_zoo.tasks.kinds`, one module each (`TaskKind` is importable
 from here as well).
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> task = Task("left_digit", kind="classification", classes=10)
 >>> task.loss, task.metrics
 ('sparse_categorical_crossentropy', ('accuracy',))
@@ -28,16 +28,16 @@ import numbers
 import re
 from typing import Optional, Sequence
 
-import mtl_zoo.kinds  # noqa: F401  (registers the built-in kinds)
+import mtl_zoo.tasks.kinds  # noqa: F401  (registers the built-in kinds)
 from mtl_zoo.errors import OptionError
-from mtl_zoo.kinds.base import TaskKind
-from mtl_zoo.kinds.classification import TOP_K_ACCURACY
+from mtl_zoo.tasks.kinds.base import TaskKind
+from mtl_zoo.tasks.kinds.classification import TOP_K_ACCURACY
 from mtl_zoo.registry import TASK_KINDS
 
-__all__ = ["TOP_K_ACCURACY", "Task", "TaskKind", "check_loss", "check_metric", "check_unique_names"]
+__all__ = ["TOP_K_ACCURACY", "Task", "TaskKind", "build_head", "check_loss", "check_metric", "check_unique_names"]
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-# Short metric names `mtl_zoo.task_metrics.make_metric` builds -> the Keras metric they are.
+# Short metric names `mtl_zoo.tasks.metrics.make_metric` builds -> the Keras metric they are.
 _METRIC_ALIASES = {"mae": "mean_absolute_error", "mse": "mean_squared_error",
                    "rmse": "root_mean_squared_error", "auc": "auc", "precision": "precision",
                    "recall": "recall"}
@@ -312,3 +312,38 @@ def check_unique_names(tasks: Sequence[Task]) -> None:
         raise ValueError(
             f"Task names must be unique; repeated: {', '.join(duplicates)}. Received: {names}"
         )
+
+
+def build_head(task: Task, features, feature_maps=None):
+    """Applies a fresh head for `task` to `features` and returns its output.
+
+    Args:
+        task: `Task`. Its kind builds the head; supplies units, activation
+            and hidden widths.
+        features: Keras tensor. The task's final features, shape
+            `(batch, ...)`; the sentence-level heads flatten spatial axes.
+        feature_maps: list of Keras tensors or None. The task's intermediate
+            stage outputs, shallow to deep; per-token and per-pixel kinds
+            need them (or `features` of the right rank). Defaults to None.
+
+    Returns:
+        The task's output tensor, float32: `(batch, task.units)` for
+        sentence-level and box kinds, `(batch, tokens, classes)` for
+        tagging, `(batch, height, width, units)` for per-pixel kinds.
+
+    Raises:
+        FeatureMapError: the kind needs a feature map none of the given
+            tensors is.
+
+    Example:
+
+    >>> import keras
+    >>> from mtl_zoo.tasks.task import Task, build_head
+    >>> features = keras.Input((16,))
+    >>> build_head(Task("digit", "classification", 10), features).shape
+    (None, 10)
+    >>> tokens = keras.Input((5, 8))
+    >>> build_head(Task("tags", "tagging", 3), features, feature_maps=[tokens, features]).shape
+    (None, 5, 3)
+    """
+    return task.kind_spec.build_head(task, features, None if feature_maps is None else list(feature_maps))

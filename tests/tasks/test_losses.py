@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mtl_zoo.task_losses import masked_task_loss, masked_task_loss_and_count
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.losses import masked_task_loss, masked_task_loss_and_count
+from mtl_zoo.tasks.task import Task
 
 RNG = np.random.default_rng(0)
 

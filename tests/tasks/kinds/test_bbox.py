@@ -4,12 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-from mtl_zoo.heads import build_head
-from mtl_zoo.masking import split_labels
+from mtl_zoo.tasks.task import build_head
 from mtl_zoo.model import MultiTaskModel
-from mtl_zoo.task_losses import masked_task_loss_and_count
-from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.losses import masked_task_loss_and_count
+from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
+from mtl_zoo.tasks.task import Task
 from mtl_zoo.testing import check_model
 
 TASK = Task("box", "bbox")
@@ -33,7 +32,7 @@ def test_iou_of_known_boxes_over_observed_examples():
 
 
 def test_inverted_predicted_box_has_zero_area():
-    from mtl_zoo.kinds.box_metrics import box_iou
+    from mtl_zoo.tasks.kinds.box_metrics import box_iou
 
     assert float(box_iou(np.array([0.0, 0.0, 1.0, 1.0]), np.array([0.6, 0.6, 0.4, 0.4]))) == 0.0
 
@@ -48,7 +47,7 @@ def test_huber_loss_averages_coordinates_of_observed_boxes():
 
 
 def test_boxes_outside_the_unit_square_or_inverted_are_invalid():
-    split = split_labels(TASK, np.array([[0.1, 0.1, 1.2, 0.5], [0.5, 0.1, 0.2, 0.3], [0.0, 0.0, 1.0, 1.0]]),
+    split = TASK.kind_spec.split_labels(TASK, np.array([[0.1, 0.1, 1.2, 0.5], [0.5, 0.1, 0.2, 0.3], [0.0, 0.0, 1.0, 1.0]]),
                          np.zeros((3, 4)))
     assert split.mask.numpy()[:, 0].tolist() == [0.0, 0.0, 1.0] and float(split.num_invalid) == 2.0
 
@@ -70,7 +69,7 @@ def test_a_box_head_trains_round_trips_and_exports(tmp_path):
 
 def test_an_invalid_box_names_the_task_and_the_box_rule():
     from mtl_zoo.errors import InvalidLabelError
-    from mtl_zoo.label_checks import InvalidLabelCounts
+    from mtl_zoo.tasks.label_checks import InvalidLabelCounts
 
     counts = InvalidLabelCounts([TASK])
     counts.update_state([1.0])

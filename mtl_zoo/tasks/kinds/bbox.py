@@ -4,20 +4,20 @@ Labels are float32 `(batch, 4)`: `(y_min, x_min, y_max, x_max)` normalized by
 the image height and width, so every coordinate lies in [0, 1]; a box with a
 NaN coordinate is a missing box. A box outside [0, 1], or with
 `y_min > y_max` or `x_min > x_max`, is invalid (counted and reported, see
-`mtl_zoo.label_checks`). The head is the sentence-level head with four
+`mtl_zoo.tasks.label_checks`). The head is the sentence-level head with four
 sigmoid outputs (so predicted coordinates stay in [0, 1]).
 
 Loss: Huber (smooth L1 with delta 1, `keras.losses.Huber`) per coordinate
 by default, averaged over the coordinates of observed boxes; on [0, 1]
 coordinates every error is below 1, so it is half the squared error, and
 "mean_absolute_error" (pure L1), "mean_squared_error" and "log_cosh" fit
-too. Metric "iou" (`mtl_zoo.kinds.box_metrics.BoxIoU`): the intersection
+too. Metric "iou" (`mtl_zoo.tasks.kinds.box_metrics.BoxIoU`): the intersection
 over union of predicted and true box, averaged over observed boxes; "mae"
 and "mse" average over their coordinates.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> task = Task("digit_box", "bbox")
 >>> task.units, task.loss, task.metrics
 (4, 'huber', ('iou',))
@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from mtl_zoo.kinds.base import LabelSplit, TaskKind
-from mtl_zoo.kinds.regression import REGRESSION_LOSSES
+from mtl_zoo.tasks.kinds.base import LabelSplit, TaskKind
+from mtl_zoo.tasks.kinds.regression import REGRESSION_LOSSES
 from mtl_zoo.registry import TASK_KINDS
 
 
@@ -63,7 +63,7 @@ class BoxKind(TaskKind):
 
     def make_metric(self, task, metric: str, name: str):
         if metric == "iou":
-            from mtl_zoo.kinds.box_metrics import BoxIoU
+            from mtl_zoo.tasks.kinds.box_metrics import BoxIoU
 
             return BoxIoU(name=name)
         return None

@@ -3,7 +3,7 @@
 Assertion ops (`tf.debugging.assert_*`) vanish under `jit_compile=True`, so a
 class index of 12 for a 3-class task would silently train to a NaN loss.
 Instead, every step counts the invalid labels of each task (see
-`mtl_zoo.masking.split_labels`; those labels are already left out of the
+`TaskKind.split_labels`; those labels are already left out of the
 loss) into an `InvalidLabelCounts` metric, and `raise_if_invalid` raises an
 `InvalidLabelError` naming the task right after the call of the compiled
 function (one step, or `steps_per_execution` steps) that saw one.
@@ -13,8 +13,8 @@ and under any `tf.distribute` strategy.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
->>> from mtl_zoo.label_checks import InvalidLabelCounts
+>>> from mtl_zoo.tasks.task import Task
+>>> from mtl_zoo.tasks.label_checks import InvalidLabelCounts
 >>> counts = InvalidLabelCounts([Task("digit", "classification", 3)])
 >>> counts.update_state([2.0])
 >>> counts.raise_if_invalid()
@@ -30,7 +30,7 @@ import numpy as np
 from keras import ops
 
 from mtl_zoo.errors import InvalidLabelError
-from mtl_zoo.masking import invalid_label_message
+from mtl_zoo.tasks.labels import invalid_label_message
 
 
 class InvalidLabelCounts(keras.metrics.Metric):

@@ -6,7 +6,7 @@ classification, token accuracy for tagging, pixel accuracy for segmentation
 and binary accuracy for binary and multilabel tasks; kinds build their own
 metrics ("entity_f1", "iou", "mean_iou", "abs_rel", ...). Other names are
 Keras metrics. Which names can score which kind is the kind's
-`metrics` table (`mtl_zoo.tasks.check_metric`). Every metric object is named
+`metrics` table (`mtl_zoo.tasks.task.check_metric`). Every metric object is named
 `f"{task}_{metric}"`, so the logs of `fit` read `left_digit_accuracy`,
 `price_mae`, ...
 
@@ -16,8 +16,8 @@ its metrics is `TaskKind.metric_inputs`.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
->>> from mtl_zoo.task_metrics import make_task_metrics
+>>> from mtl_zoo.tasks.task import Task
+>>> from mtl_zoo.tasks.metrics import make_task_metrics
 >>> [metric.name for metric in make_task_metrics(Task("digit", "classification", 10))]
 ['digit_accuracy']
 """
@@ -27,8 +27,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from mtl_zoo.masking import broadcast_sample_weight, split_missing
-from mtl_zoo.tasks import Task, check_metric
+from mtl_zoo.tasks.labels import broadcast_sample_weight, split_missing
+from mtl_zoo.tasks.task import Task, check_metric
 
 _NAMED_METRICS = {
     "auc": lambda name, task: keras.metrics.AUC(name=name),

@@ -31,7 +31,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from mtl_zoo.kinds.tagging import iob2_entity_types
+from mtl_zoo.tasks.kinds.tagging import iob2_entity_types
 
 
 def _entity_starts(types, inside):

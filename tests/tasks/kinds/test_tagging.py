@@ -8,12 +8,13 @@ import pytest
 import tensorflow as tf
 
 from mtl_zoo.builders import build_network
-from mtl_zoo.heads import FeatureMapError, build_head
-from mtl_zoo.kinds.tagging_metrics import EntityF1
+from mtl_zoo.tasks.kinds.base import FeatureMapError
+from mtl_zoo.tasks.task import build_head
+from mtl_zoo.tasks.kinds.tagging_metrics import EntityF1
 from mtl_zoo.model import MultiTaskModel
-from mtl_zoo.task_losses import masked_task_loss_and_count
-from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.losses import masked_task_loss_and_count
+from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
+from mtl_zoo.tasks.task import Task
 from mtl_zoo.testing import check_model
 from mtl_zoo.trunks.base import Trunk
 
@@ -48,9 +49,8 @@ def test_a_batch_of_padding_only_contributes_nothing():
 
 
 def test_an_out_of_range_tag_is_counted_invalid():
-    from mtl_zoo.masking import split_labels
-
-    split = split_labels(Task("ner", "tagging", classes=3), np.array([[0, 3, -1]]), np.zeros((1, 3, 3)))
+    task = Task("ner", "tagging", classes=3)
+    split = task.kind_spec.split_labels(task, np.array([[0, 3, -1]]), np.zeros((1, 3, 3)))
     assert split.mask.numpy().tolist() == [[1.0, 0.0, 0.0]] and float(split.num_invalid) == 1.0
 
 

@@ -39,9 +39,9 @@ def data():
 def build():
     import keras
 
-    from mtl_zoo.heads import build_head
+    from mtl_zoo.tasks.task import build_head
     from mtl_zoo.model import MultiTaskModel
-    from mtl_zoo.tasks import Task
+    from mtl_zoo.tasks.task import Task
 
     keras.utils.set_random_seed(0)
     tasks = [Task("tags", "tagging", classes=3), Task("mask", "segmentation", classes=2), Task("box", "bbox")]

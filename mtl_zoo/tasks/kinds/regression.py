@@ -5,14 +5,14 @@ NaN = missing.
 
 Example:
 
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> Task("price", "regression").loss
 'mean_squared_error'
 """
 
 from __future__ import annotations
 
-from mtl_zoo.kinds.base import TaskKind
+from mtl_zoo.tasks.kinds.base import TaskKind
 from mtl_zoo.registry import TASK_KINDS
 
 REGRESSION_LOSSES = ("mean_squared_error", "mean_absolute_error", "huber", "log_cosh",

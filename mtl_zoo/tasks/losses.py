@@ -1,7 +1,7 @@
 """Per-task losses that skip missing labels.
 
 Each task's loss is the mean over its *observed* labels in the batch: missing
-labels (see `mtl_zoo.masking`) contribute nothing, and a batch where a task
+labels (see `mtl_zoo.tasks.labels`) contribute nothing, and a batch where a task
 has no labels at all gives a loss of exactly 0 for that task, never NaN.
 What one observation is belongs to the task's kind (`TaskKind.split_labels`
 and `TaskKind.loss_values`): an example for classification; every output
@@ -13,8 +13,8 @@ so padding and unlabelled pixels train nothing.
 Example:
 
 >>> import numpy as np
->>> from mtl_zoo.tasks import Task
->>> from mtl_zoo.task_losses import masked_task_loss
+>>> from mtl_zoo.tasks.task import Task
+>>> from mtl_zoo.tasks.losses import masked_task_loss
 >>> task = Task("price", kind="regression", loss="mean_absolute_error")
 >>> labels = np.array([[1.0], [np.nan]], "float32")
 >>> predictions = np.array([[3.0], [100.0]], "float32")
@@ -29,8 +29,8 @@ import dataclasses
 import keras
 from keras import ops
 
-from mtl_zoo.masking import broadcast_sample_weight, split_labels
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.labels import broadcast_sample_weight
+from mtl_zoo.tasks.task import Task
 
 
 def resolve_loss_function(name: str):
@@ -117,7 +117,7 @@ def masked_task_loss_terms(task: Task, labels, predictions, sample_weight=None) 
     """
     loss_function = resolve_loss_function(task.loss)
     predictions = ops.cast(predictions, "float32")
-    split = split_labels(task, labels, predictions)
+    split = task.kind_spec.split_labels(task, labels, predictions)
     values = task.kind_spec.loss_values(loss_function, split.labels, predictions)
     weights = broadcast_sample_weight(sample_weight, split.mask)
     return TaskLossTerms(

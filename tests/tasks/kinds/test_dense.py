@@ -6,9 +6,9 @@ import pytest
 
 from mtl_zoo.builders import build_model
 from mtl_zoo.data.source import InputSpec
-from mtl_zoo.task_losses import masked_task_loss_and_count
-from mtl_zoo.task_metrics import make_task_metrics, update_task_metrics
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.losses import masked_task_loss_and_count
+from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
+from mtl_zoo.tasks.task import Task
 from mtl_zoo.testing import check_model
 from mtl_zoo.trunks.vision import vision_conv
 
@@ -99,7 +99,7 @@ def test_a_tiny_conv_model_trains_round_trips_and_exports(conv_model, tmp_path):
 
 def test_mtan_feeds_the_decoder_its_attended_maps_and_mmoe_is_refused_by_name():
     from mtl_zoo.builders import build_network
-    from mtl_zoo.heads import FeatureMapError
+    from mtl_zoo.tasks.kinds.base import FeatureMapError
 
     inputs = {"image": InputSpec((8, 8, 1))}
     trunk = vision_conv(inputs, filters=[4, 4], dense_units=[8])

@@ -7,14 +7,14 @@ registers a `TaskKind` (subclass it to change the head, the label layout or
 the metrics) plus its import here or in a plugin.
 """
 
-from mtl_zoo.kinds import base
-from mtl_zoo.kinds import classification
-from mtl_zoo.kinds import binary
-from mtl_zoo.kinds import multilabel
-from mtl_zoo.kinds import regression
-from mtl_zoo.kinds import tagging
-from mtl_zoo.kinds import bbox
-from mtl_zoo.kinds import segmentation
-from mtl_zoo.kinds import dense_regression
+from mtl_zoo.tasks.kinds import base
+from mtl_zoo.tasks.kinds import classification
+from mtl_zoo.tasks.kinds import binary
+from mtl_zoo.tasks.kinds import multilabel
+from mtl_zoo.tasks.kinds import regression
+from mtl_zoo.tasks.kinds import tagging
+from mtl_zoo.tasks.kinds import bbox
+from mtl_zoo.tasks.kinds import segmentation
+from mtl_zoo.tasks.kinds import dense_regression
 
 __all__ = ["base", "classification", "binary", "multilabel", "regression", "tagging", "bbox", "segmentation", "dense_regression"]

@@ -6,12 +6,12 @@ import keras
 import numpy as np
 import pytest
 
-from mtl_zoo.heads import build_head
-from mtl_zoo.kinds.base import TaskKind
+from mtl_zoo.tasks.task import build_head
+from mtl_zoo.tasks.kinds.base import TaskKind
 from mtl_zoo.registry import TASK_KINDS
-from mtl_zoo.task_losses import masked_task_loss_and_count
-from mtl_zoo.task_metrics import make_task_metrics
-from mtl_zoo.tasks import Task
+from mtl_zoo.tasks.losses import masked_task_loss_and_count
+from mtl_zoo.tasks.metrics import make_task_metrics
+from mtl_zoo.tasks.task import Task
 
 NEW_KINDS = ("tagging", "bbox", "segmentation", "dense_regression")
 

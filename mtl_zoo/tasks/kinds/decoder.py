@@ -19,7 +19,7 @@ one per convolution from the deepest stage up (the last width repeats),
 Example:
 
 >>> import keras
->>> from mtl_zoo.tasks import Task
+>>> from mtl_zoo.tasks.task import Task
 >>> image = keras.Input((8, 8, 1))
 >>> stage = keras.layers.MaxPooling2D()(keras.layers.Conv2D(4, 3, padding="same")(image))
 >>> tuple(build_decoder(Task("mask", "segmentation", classes=3), stage, [image, stage], "softmax").shape)
@@ -28,7 +28,7 @@ Example:
 
 from __future__ import annotations
 
-from mtl_zoo.kinds.base import FeatureMapError
+from mtl_zoo.tasks.kinds.base import FeatureMapError
 
 DEFAULT_DECODER_WIDTH = 16
 
