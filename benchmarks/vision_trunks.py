@@ -31,7 +31,7 @@ def measure(trunk_name: str, image_size: int, batch_size: int, steps: int) -> di
     """Builds the two-task model on `trunk_name` and returns its sizes and step times."""
     import numpy as np
 
-    from mtl_zoo.builders import build_model
+    from mtl_zoo.models.builders import build_model
     from mtl_zoo.data.source import InputSpec
     from mtl_zoo.registry import TRUNKS
     from mtl_zoo.tasks.task import Task

@@ -31,10 +31,10 @@ _PUBLIC_NAMES = {
     "FixedWeights": "mtl_zoo.balancing",
     "InputSpec": "mtl_zoo.data.source",
     "LabelSpec": "mtl_zoo.data.source",
-    "MultiTaskModel": "mtl_zoo.model",
+    "MultiTaskModel": "mtl_zoo.models.multi_task_model",
     "Task": "mtl_zoo.tasks.task",
-    "build_model": "mtl_zoo.builders",
-    "build_network": "mtl_zoo.builders",
+    "build_model": "mtl_zoo.models.builders",
+    "build_network": "mtl_zoo.models.builders",
     "load_model": "mtl_zoo.artifacts",
 }
 
@@ -44,8 +44,8 @@ _LIBRARY_MODULES = (
     "mtl_zoo.balancing",
     "mtl_zoo.trunks",
     "mtl_zoo.sharing",
-    "mtl_zoo.builders",
-    "mtl_zoo.model",
+    "mtl_zoo.models.builders",
+    "mtl_zoo.models.multi_task_model",
     "mtl_zoo.data",
 )
 

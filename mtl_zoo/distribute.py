@@ -6,7 +6,7 @@ metrics and balancer state are created under the strategy's scope
 (`mtl_zoo.training.build_model_from_recipe`), the recipe's batch size is the
 *global* batch, which Keras splits across the replicas with the strategy's
 own dataset distribution, and per-task losses are reduced exactly across
-replicas (`mtl_zoo.reduction`), so the same recipe gives the same losses on
+replicas (`mtl_zoo.models.reduction`), so the same recipe gives the same losses on
 any number of replicas.
 
 - `default`: no distribution (one device).

@@ -7,7 +7,7 @@ losses, the observed-label counts and whether the step trains (`combine`);
 it may own variables (learned weights) and state (loss history), which are
 tracked, trained and saved with the model; `test_step` calls it with
 `training=False`, which must not advance its state. The weight each task
-gets is read off the objective (`mtl_zoo.objective.balanced_objective`), so a
+gets is read off the objective (`mtl_zoo.models.objective.balanced_objective`), so a
 balancer never reports weights separately. A balancer never needs to know
 the architecture.
 

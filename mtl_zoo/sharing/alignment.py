@@ -18,7 +18,7 @@ dict; `apply_feature_alignment(features, option)` reads the recipe form
 `{"tasks": [source, target], "weight": w}` (or a list of them).
 
 Note: a learned `P` only feeds the loss term, so no task *output* depends
-on it and `mtl_zoo.sharing_map` maps it to no task.
+on it and `mtl_zoo.models.sharing_map` maps it to no task.
 
 Example:
 

@@ -193,7 +193,7 @@ def add_task(model, task, balancer=None):
     ['b', 'b_block_1', 'b_block_2', 'b_lateral_1', 'b_lateral_2']
     """
     from mtl_zoo.tasks.task import build_head
-    from mtl_zoo.model import MultiTaskModel
+    from mtl_zoo.models.multi_task_model import MultiTaskModel
 
     names = model.task_names
     if task.name in names or task.name in model.output_keys:

@@ -18,7 +18,7 @@ accepts as is). Some need more, and say so through a `SharingResult`:
   heads the final features only.
 
 Which variables each task uses is not reported by the scheme: it is read off
-the built network (`mtl_zoo.sharing_map`), so it is right for every scheme.
+the built network (`mtl_zoo.models.sharing_map`), so it is right for every scheme.
 
 A scheme whose tasks all read one shared tensor and nothing else from the
 shared part (hard sharing: the last shared block's output) marks it with

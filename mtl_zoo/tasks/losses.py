@@ -103,7 +103,7 @@ def masked_task_loss_terms(task: Task, labels, predictions, sample_weight=None) 
 
     Keeping the sum and the count apart lets the model divide by the number
     of observed labels of the *global* batch when a batch is split across
-    replicas (see `mtl_zoo.reduction`).
+    replicas (see `mtl_zoo.models.reduction`).
 
     Args:
         task: `Task`. Supplies the loss name and the label rules.

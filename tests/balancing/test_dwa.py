@@ -7,8 +7,8 @@ import tensorflow as tf
 
 from mtl_zoo.balancing.dwa import DynamicWeightAverage
 from mtl_zoo.errors import OptionError
-from mtl_zoo.model import MultiTaskModel
-from mtl_zoo.objective import balanced_objective
+from mtl_zoo.models.multi_task_model import MultiTaskModel
+from mtl_zoo.models.objective import balanced_objective
 from mtl_zoo.tasks.task import Task
 
 TASKS = [Task("a", "regression"), Task("b", "binary", loss_weight=0.5), Task("c", "regression")]

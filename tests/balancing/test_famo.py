@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from mtl_zoo.balancing.famo import FAMO
 from mtl_zoo.errors import OptionError
-from mtl_zoo.objective import balanced_objective
+from mtl_zoo.models.objective import balanced_objective
 from mtl_zoo.tasks.task import Task
 
 TASKS = [Task("a", "regression"), Task("b", "binary", loss_weight=2.0), Task("c", "regression")]

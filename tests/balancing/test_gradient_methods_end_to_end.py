@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from mtl_zoo.cli import main
-from mtl_zoo.model import MultiTaskModel
+from mtl_zoo.models.multi_task_model import MultiTaskModel
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.sharing.result import mark_shared_representation
 from mtl_zoo.tasks.task import Task

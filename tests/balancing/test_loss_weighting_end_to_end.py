@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from mtl_zoo.cli import main
-from mtl_zoo.model import MultiTaskModel
+from mtl_zoo.models.multi_task_model import MultiTaskModel
 from mtl_zoo.recipes import load_recipe
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.tasks.task import Task

@@ -8,7 +8,7 @@ import tensorflow as tf
 from mtl_zoo import InputSpec, Task, build_model
 from mtl_zoo.balancing.rlw import RandomLossWeighting
 from mtl_zoo.errors import OptionError
-from mtl_zoo.objective import balanced_objective
+from mtl_zoo.models.objective import balanced_objective
 from mtl_zoo.trunks.vision import vision_conv
 
 TASKS = [Task("a", "regression"), Task("b", "regression"), Task("c", "binary")]

@@ -6,7 +6,7 @@ import pytest
 
 from mtl_zoo.balancing.task_learning_rates import AdaptTaskLearningRates, TaskLearningRates
 from mtl_zoo.errors import OptionError
-from mtl_zoo.model import MultiTaskModel
+from mtl_zoo.models.multi_task_model import MultiTaskModel
 from mtl_zoo.tasks.task import Task
 
 TASKS = [Task("a", "regression"), Task("b", "binary")]

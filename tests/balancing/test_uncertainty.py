@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from mtl_zoo.balancing.uncertainty import UncertaintyWeighting
-from mtl_zoo.model import MultiTaskModel
-from mtl_zoo.objective import balanced_objective
+from mtl_zoo.models.multi_task_model import MultiTaskModel
+from mtl_zoo.models.objective import balanced_objective
 from mtl_zoo.tasks.task import Task
 
 TASKS = [Task("a", "regression", loss_weight=0.5), Task("b", "regression"), Task("c", "binary")]

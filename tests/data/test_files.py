@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mtl_zoo.builders import build_model
+from mtl_zoo.models.builders import build_model
 from mtl_zoo.data.files import LabelColumn, file_data_source, recipe_data_source
 from mtl_zoo.errors import DataError, RecipeError
 from mtl_zoo.recipes import DataConfig, load_recipe, validate_recipe

@@ -65,7 +65,7 @@ def test_signature_names_are_unique_and_deterministic():
 
 
 def test_served_endpoints_refuse_an_input_dtype_they_would_cast_with_loss(tmp_path):
-    from mtl_zoo.builders import build_model
+    from mtl_zoo.models.builders import build_model
     from mtl_zoo.registry import DATASETS
     from mtl_zoo.tasks.task import Task
     from mtl_zoo.trunks.vision import vision_conv

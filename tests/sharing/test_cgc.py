@@ -6,7 +6,7 @@ import pytest
 
 from mtl_zoo import InputSpec, Task, build_network
 from mtl_zoo.errors import OptionError
-from mtl_zoo.sharing_map import variable_task_map
+from mtl_zoo.models.sharing_map import variable_task_map
 from mtl_zoo.trunks.vision import vision_conv
 
 INPUTS = {"image": InputSpec((8, 8, 1))}

@@ -12,7 +12,7 @@ import pytest
 from mtl_zoo import InputSpec, Task, build_model
 from mtl_zoo.cli import main
 from mtl_zoo.errors import OptionError
-from mtl_zoo.sharing_map import sharing_counts
+from mtl_zoo.models.sharing_map import sharing_counts
 from mtl_zoo.trunks.vision import vision_conv
 
 INPUTS = {"image": InputSpec((8, 8, 1))}

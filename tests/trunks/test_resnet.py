@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from mtl_zoo.builders import build_model
+from mtl_zoo.models.builders import build_model
 from mtl_zoo.data.source import InputSpec
 from mtl_zoo.errors import OptionError
 from mtl_zoo.tasks.task import Task

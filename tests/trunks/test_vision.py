@@ -47,7 +47,7 @@ RAW = {"image": InputSpec((4, 6, 1), dtype="uint8", value_range=(0, 255))}
 
 
 def test_stem_rescales_raw_pixels_and_resizes_inside_the_model(tmp_path):
-    from mtl_zoo.builders import build_inputs
+    from mtl_zoo.models.builders import build_inputs
 
     trunk = vision_conv(RAW, filters=[2], dense_units=[3], resize_to=[8, 12])
     inputs = build_inputs(RAW)

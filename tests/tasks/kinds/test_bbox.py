@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mtl_zoo.tasks.task import build_head
-from mtl_zoo.model import MultiTaskModel
+from mtl_zoo.models.multi_task_model import MultiTaskModel
 from mtl_zoo.tasks.losses import masked_task_loss_and_count
 from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
 from mtl_zoo.tasks.task import Task

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from mtl_zoo.builders import build_model
+from mtl_zoo.models.builders import build_model
 from mtl_zoo.data.source import InputSpec
 from mtl_zoo.tasks.losses import masked_task_loss_and_count
 from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
@@ -98,7 +98,7 @@ def test_a_tiny_conv_model_trains_round_trips_and_exports(conv_model, tmp_path):
 
 
 def test_mtan_feeds_the_decoder_its_attended_maps_and_mmoe_is_refused_by_name():
-    from mtl_zoo.builders import build_network
+    from mtl_zoo.models.builders import build_network
     from mtl_zoo.tasks.kinds.base import FeatureMapError
 
     inputs = {"image": InputSpec((8, 8, 1))}

@@ -40,7 +40,7 @@ def build():
     import keras
 
     from mtl_zoo.tasks.task import build_head
-    from mtl_zoo.model import MultiTaskModel
+    from mtl_zoo.models.multi_task_model import MultiTaskModel
     from mtl_zoo.tasks.task import Task
 
     keras.utils.set_random_seed(0)

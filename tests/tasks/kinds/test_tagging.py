@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mtl_zoo.builders import build_network
+from mtl_zoo.models.builders import build_network
 from mtl_zoo.tasks.kinds.base import FeatureMapError
 from mtl_zoo.tasks.task import build_head
 from mtl_zoo.tasks.kinds.tagging_metrics import EntityF1
-from mtl_zoo.model import MultiTaskModel
+from mtl_zoo.models.multi_task_model import MultiTaskModel
 from mtl_zoo.tasks.losses import masked_task_loss_and_count
 from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
 from mtl_zoo.tasks.task import Task
@@ -174,7 +174,7 @@ def test_a_scheme_without_feature_maps_is_named_in_a_one_line_error():
 
 
 def test_the_text_trunk_serves_a_tagging_and_a_sentence_task_from_one_encoder():
-    from mtl_zoo.builders import build_model
+    from mtl_zoo.models.builders import build_model
     from mtl_zoo.data.source import InputSpec
     from mtl_zoo.trunks.text import text
 

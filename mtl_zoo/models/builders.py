@@ -5,7 +5,7 @@ Example:
 >>> from mtl_zoo.data.source import InputSpec
 >>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.vision import vision_conv
->>> from mtl_zoo.builders import build_network
+>>> from mtl_zoo.models.builders import build_network
 >>> inputs = {"image": InputSpec((12, 20, 1))}
 >>> tasks = [Task("left_digit", "classification", 10), Task("right_digit", "classification", 10)]
 >>> network = build_network(inputs, vision_conv(inputs, filters=[8], dense_units=[16]), tasks,
@@ -137,7 +137,7 @@ def build_model(
     ...                     [Task("left_digit", "classification", 10)], shared_depth=1)
     >>> model.compile(optimizer="adam")
     """
-    from mtl_zoo.model import MultiTaskModel
+    from mtl_zoo.models.multi_task_model import MultiTaskModel
 
     network = build_network(
         input_specs, trunk, tasks, sharing=sharing, feature_alignment=feature_alignment, **options

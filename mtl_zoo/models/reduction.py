@@ -16,7 +16,7 @@ differentiates is `objective / num_replicas` (`replica_share`).
 Example:
 
 >>> import tensorflow as tf
->>> from mtl_zoo.reduction import global_masked_means
+>>> from mtl_zoo.models.reduction import global_masked_means
 >>> means, counts = global_masked_means(tf.constant([6.0, 0.0]), tf.constant([3.0, 0.0]))
 >>> means.numpy().tolist(), counts.numpy().tolist()
 ([2.0, 0.0], [3.0, 0.0])

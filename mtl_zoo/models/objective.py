@@ -16,7 +16,7 @@ logged task losses, the same for any batch size.
 Example:
 
 >>> import numpy as np
->>> from mtl_zoo.objective import ObjectiveMean
+>>> from mtl_zoo.models.objective import ObjectiveMean
 >>> metric = ObjectiveMean(num_tasks=2)
 >>> metric.update_state(np.array([1.0, 4.0]), np.array([2.0, 0.5]), np.array([3.0, 1.0]), 0.0)
 >>> metric.update_state(np.array([3.0, 0.0]), np.array([2.0, 0.5]), np.array([1.0, 0.0]), 0.0)

@@ -13,7 +13,7 @@ Example:
 
 >>> from mtl_zoo import InputSpec, Task, build_network
 >>> from mtl_zoo.trunks.vision import vision_conv
->>> from mtl_zoo.sharing_map import variable_task_map
+>>> from mtl_zoo.models.sharing_map import variable_task_map
 >>> inputs = {"image": InputSpec((8, 8, 1))}
 >>> network = build_network(inputs, vision_conv(inputs, filters=[4], dense_units=[8]),
 ...                         [Task("a", "regression"), Task("b", "regression")], shared_depth=1)

@@ -16,7 +16,7 @@ Example:
 >>> from mtl_zoo.data.source import InputSpec
 >>> from mtl_zoo.tasks.task import Task
 >>> from mtl_zoo.trunks.vision import vision_conv
->>> from mtl_zoo.builders import build_model
+>>> from mtl_zoo.models.builders import build_model
 >>> inputs = {"image": InputSpec((12, 20, 1))}
 >>> tasks = [Task("left_digit", "classification", 10), Task("right_digit", "classification", 10)]
 >>> model = build_model(inputs, vision_conv(inputs, filters=[8], dense_units=[16]), tasks)
@@ -42,10 +42,10 @@ from mtl_zoo.balancing.fixed import FixedWeights
 from mtl_zoo.balancing.gradient_math import gram_matrix
 from mtl_zoo.balancing.task_learning_rates import TaskLearningRates
 from mtl_zoo.tasks.label_checks import InvalidLabelCounts, check_labels_after
-from mtl_zoo.objective import ObjectiveMean, balanced_objective
-from mtl_zoo.reduction import global_masked_shares, global_sum, replica_share
+from mtl_zoo.models.objective import ObjectiveMean, balanced_objective
+from mtl_zoo.models.reduction import global_masked_shares, global_sum, replica_share
 from mtl_zoo.registry import BALANCERS
-from mtl_zoo.sharing_map import format_sharing_table, variable_task_map
+from mtl_zoo.models.sharing_map import format_sharing_table, variable_task_map
 from mtl_zoo.task_gradients import RepresentationSplit, split_direction, task_gradient_matrix
 from mtl_zoo.tasks.losses import masked_task_loss_terms
 from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
@@ -54,7 +54,7 @@ from mtl_zoo.tasks.task import Task, check_unique_names
 
 @dataclasses.dataclass
 class StepLosses:
-    """The task losses of one step (see `mtl_zoo.reduction`).
+    """The task losses of one step (see `mtl_zoo.models.reduction`).
 
     Args:
         shares: `[num_tasks]` this replica's shares of the global means.
@@ -159,7 +159,7 @@ class MultiTaskModel(keras.Model):
 
     Args:
         network: `keras.Model`. Functional network whose output is a dict
-            task name -> tensor (see `mtl_zoo.builders.build_network`).
+            task name -> tensor (see `mtl_zoo.models.builders.build_network`).
         tasks: list of `Task` (or their configs). One per network output.
         balancer: `Balancer`, str or None. Turns the task losses into the
             training objective. Defaults to fixed weights (each task's
@@ -214,7 +214,7 @@ class MultiTaskModel(keras.Model):
     def variable_tasks(self) -> dict:
         """Trainable variable path -> the set of tasks whose outputs depend on it.
 
-        Read off the network (see `mtl_zoo.sharing_map`); a variable used by
+        Read off the network (see `mtl_zoo.models.sharing_map`); a variable used by
         more than one task is shared.
         """
         if getattr(self, "_variable_tasks", None) is None:
@@ -324,7 +324,7 @@ class MultiTaskModel(keras.Model):
 
         Each task's loss is its mean over the observed labels of the global
         batch: under `tf.distribute`, sums and counts are added up across
-        replicas before dividing (see `mtl_zoo.reduction`).
+        replicas before dividing (see `mtl_zoo.models.reduction`).
 
         Args:
             labels: dict task name -> labels (missing entries allowed).
