@@ -46,7 +46,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from mtl_zoo import InputSpec, Task, build_model  # noqa: E402
-from mtl_zoo.balancing.gradient_weighting import GradientWeighting  # noqa: E402
+from mtl_zoo.balancers.gradient_weighting import GradientWeighting  # noqa: E402
 from mtl_zoo.registry import BALANCERS  # noqa: E402
 from mtl_zoo.trunks.vision import vision_conv  # noqa: E402
 

@@ -26,9 +26,9 @@ __version__ = "0.1.0"
 
 # Public name -> module that defines it; imported on first use (PEP 562).
 _PUBLIC_NAMES = {
-    "Balancer": "mtl_zoo.balancing",
+    "Balancer": "mtl_zoo.balancers",
     "DataSource": "mtl_zoo.data.source",
-    "FixedWeights": "mtl_zoo.balancing",
+    "FixedWeights": "mtl_zoo.balancers",
     "InputSpec": "mtl_zoo.data.source",
     "LabelSpec": "mtl_zoo.data.source",
     "MultiTaskModel": "mtl_zoo.models.multi_task_model",
@@ -41,7 +41,7 @@ _PUBLIC_NAMES = {
 # Importing these registers every built-in component and Keras class.
 _LIBRARY_MODULES = (
     "mtl_zoo.tasks.task",
-    "mtl_zoo.balancing",
+    "mtl_zoo.balancers",
     "mtl_zoo.trunks",
     "mtl_zoo.sharing",
     "mtl_zoo.models.builders",
@@ -49,7 +49,7 @@ _LIBRARY_MODULES = (
     "mtl_zoo.data",
 )
 
-__all__ = sorted([*_PUBLIC_NAMES, "balancing", "data", "export", "sharing", "trunks"])
+__all__ = sorted([*_PUBLIC_NAMES, "balancers", "data", "sharing", "trunks"])
 
 
 def _import_library() -> None:

@@ -43,7 +43,7 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from mtl_zoo.task_gradients import task_gradient_matrix
+from mtl_zoo.balancers.task_gradients import task_gradient_matrix
 
 HEATMAP_FILE = "gradient_conflicts.png"
 MEASUREMENTS_FILE = "gradient_conflicts.json"

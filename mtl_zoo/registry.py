@@ -111,7 +111,7 @@ def describe(entry: Any) -> str:
 TASK_KINDS = Registry("task kind", builtins="mtl_zoo.tasks.task")
 TRUNKS = Registry("trunk", builtins="mtl_zoo.trunks")
 SHARING_SCHEMES = Registry("sharing scheme", builtins="mtl_zoo.sharing")
-BALANCERS = Registry("balancer", builtins="mtl_zoo.balancing")
+BALANCERS = Registry("balancer", builtins="mtl_zoo.balancers")
 DATASETS = Registry("data set", builtins="mtl_zoo.data")
 
 ALL_REGISTRIES: dict[str, Registry] = {

@@ -25,7 +25,7 @@ from typing import Optional
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancing.task_learning_rates import AdaptTaskLearningRates, TaskLearningRates
+from mtl_zoo.optimizers.task_learning_rates import AdaptTaskLearningRates, TaskLearningRates
 from mtl_zoo.models.builders import build_model
 from mtl_zoo.checkpoints import RunPosition
 from mtl_zoo.data.batching import EpochOrder, in_memory_batches

@@ -368,7 +368,7 @@ training: {epochs: 1, batch_size: 16}
 def test_task_learning_rates_and_gradient_conflicts_from_the_recipe(multi_digits_data_dir, tmp_path):
     from PIL import Image
 
-    from mtl_zoo.balancing.task_learning_rates import TaskLearningRates
+    from mtl_zoo.optimizers.task_learning_rates import TaskLearningRates
 
     folder = tmp_path / "run"
     buffer = io.StringIO()

@@ -44,7 +44,7 @@ PLUGIN = textwrap.dedent('''
         splits=("train", "test"), load=load))
 ''')
 ENTRY_POINT_PLUGIN = textwrap.dedent('''
-    from mtl_zoo.balancing.fixed import FixedWeights
+    from mtl_zoo.balancers.fixed import FixedWeights
     from mtl_zoo.registry import BALANCERS
 
     BALANCERS.register("plugin_fixed", FixedWeights)

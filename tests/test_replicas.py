@@ -87,7 +87,7 @@ def unevenly_missing_data():
 def make_balancer(name, options):
     import tensorflow as tf
 
-    from mtl_zoo.balancing.base import GradientBalancer
+    from mtl_zoo.balancers.base import GradientBalancer
     from mtl_zoo.registry import BALANCERS
 
     class SumOfTaskGradients(GradientBalancer):

@@ -37,16 +37,16 @@ import tensorflow as tf
 from keras import ops
 
 from mtl_zoo.auxiliary_loss import auxiliary_loss_layers
-from mtl_zoo.balancing.base import Balancer
-from mtl_zoo.balancing.fixed import FixedWeights
-from mtl_zoo.balancing.gradient_math import gram_matrix
-from mtl_zoo.balancing.task_learning_rates import TaskLearningRates
+from mtl_zoo.balancers.base import Balancer
+from mtl_zoo.balancers.fixed import FixedWeights
+from mtl_zoo.balancers.gradient_math import gram_matrix
+from mtl_zoo.optimizers.task_learning_rates import TaskLearningRates
 from mtl_zoo.tasks.label_checks import InvalidLabelCounts, check_labels_after
 from mtl_zoo.models.objective import ObjectiveMean, balanced_objective
 from mtl_zoo.models.reduction import global_masked_shares, global_sum, replica_share
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.models.sharing_map import format_sharing_table, variable_task_map
-from mtl_zoo.task_gradients import RepresentationSplit, split_direction, task_gradient_matrix
+from mtl_zoo.balancers.task_gradients import RepresentationSplit, split_direction, task_gradient_matrix
 from mtl_zoo.tasks.losses import masked_task_loss_terms
 from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
 from mtl_zoo.tasks.task import Task, check_unique_names

@@ -1,8 +1,0 @@
-"""Balancers: how per-task losses become one update (see `balancing.base`)."""
-
-from mtl_zoo.balancing import dwa, famo, fixed, gradnorm, rlw, uncertainty
-from mtl_zoo.balancing import aligned_mtl, cagrad, graddrop, imtl, mgda, nash_mtl, pcgrad, upgrad
-from mtl_zoo.balancing.base import Balancer
-from mtl_zoo.balancing.fixed import FixedWeights
-
-__all__ = ["Balancer", "FixedWeights", "fixed"]
