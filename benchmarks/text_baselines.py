@@ -14,7 +14,7 @@ A second reference row predicts from the training split's priors alone (each
 genre's rate, the mean rating, the most frequent decade): the floor every
 model must clear (micro AUC rewards knowing which genres are common, so it is
 well above 0.5 here). They are fitted on the train split and scored on the test split of
-`mtl_zoo.data.movie_titles`, beside the test metrics the multi-task recipes'
+`mtl_zoo.data.datasets.movie_titles`, beside the test metrics the multi-task recipes'
 artifacts report (`saved_models/<recipe>/metrics.json`, written by
 `mtl-zoo train`). Keras' AUC (what `metrics.json` holds for `genres`) is also
 micro-averaged over the flattened genre columns, with 200 thresholds, so it
@@ -127,7 +127,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--recipe", action="append", help="recipe artifact to compare (default: both)")
     parser.add_argument("--output-dir", default=str(ROOT / "benchmarks" / "results"))
     arguments = parser.parse_args(argv)
-    from mtl_zoo.data.movie_titles import title_frames
+    from mtl_zoo.data.datasets.movie_titles import title_frames
 
     frames = title_frames()
     results = {

@@ -347,7 +347,7 @@ def model_card(model, recipe) -> dict:
     >>> model_card(result.model, recipe)["inputs"]["image"]["value_range"]  # doctest: +SKIP
     [0.0, 1.0]
     """
-    from mtl_zoo.data.files import recipe_data_source
+    from mtl_zoo.data.tables.files import recipe_data_source
 
     from mtl_zoo.export import serving_input_names
 
@@ -410,7 +410,7 @@ def check_label_vocabularies(folder, recipe) -> None:
 
     >>> check_label_vocabularies("saved_models/penguins", recipe)  # doctest: +SKIP
     """
-    from mtl_zoo.data.files import recipe_data_source
+    from mtl_zoo.data.tables.files import recipe_data_source
 
     if recipe.data.columns is None:
         return

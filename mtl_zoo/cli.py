@@ -106,7 +106,7 @@ def prepare_data(recipe, split: str, verbose: bool) -> None:
 
     >>> prepare_data(load_recipe("multidigits_hard"), "train", verbose=False)  # doctest: +SKIP
     """
-    from mtl_zoo.data.files import recipe_data_source
+    from mtl_zoo.data.tables.files import recipe_data_source
 
     with _quiet_standard_output(verbose):
         recipe_data_source(recipe).load_split(split, data_dir=recipe.data.data_dir)
@@ -362,7 +362,7 @@ def evaluate_on_file(arguments, folder: Path) -> int:
     0
     """
     from mtl_zoo.artifacts import RECIPE_FILE, ArtifactError, load_artifact_model, saved_label_vocabularies
-    from mtl_zoo.data.files import EVALUATION_SPLIT, evaluation_data_source, label_columns
+    from mtl_zoo.data.tables.files import EVALUATION_SPLIT, evaluation_data_source, label_columns
     from mtl_zoo.progress import format_metrics_table
     from mtl_zoo.recipes import parse_recipe
     from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
@@ -541,7 +541,7 @@ def check_split_argument(recipe, split) -> str:
         recipe: `Recipe`. Supplies the data set and its test split.
         split: str or None. The `--split` argument.
     """
-    from mtl_zoo.data.files import recipe_data_source
+    from mtl_zoo.data.tables.files import recipe_data_source
 
     if split is None:
         return recipe.data.test_split

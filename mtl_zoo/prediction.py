@@ -1,7 +1,7 @@
 """Predictions for rows without labels: what `mtl-zoo predict ARTIFACT --data FILE` writes.
 
 The file needs the feature columns the model was trained on (the recipe's
-`data.columns`, typed as the model's inputs: `mtl_zoo.data.files`); label
+`data.columns`, typed as the model's inputs: `mtl_zoo.data.tables.files`); label
 columns and any other columns are ignored. Each task's output becomes
 columns named after the task, in the file's row order:
 
@@ -122,7 +122,7 @@ def table_rows(folder, recipe, model, path):
         PredictionError: the artifact was trained on a registered data set.
         DataError: the file lacks a feature column, or a value does not fit.
     """
-    from mtl_zoo.data.files import EVALUATION_SPLIT, evaluation_data_source
+    from mtl_zoo.data.tables.files import EVALUATION_SPLIT, evaluation_data_source
 
     check_reads_tables(folder, recipe, path)
     source, _ = evaluation_data_source(

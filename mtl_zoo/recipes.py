@@ -114,9 +114,9 @@ class DataConfig(BaseModel):
     mapping each split name to its file (with `validation_fraction`, the
     validation rows are drawn from the train file instead). With files,
     `columns` names the feature columns and their types, and each task's
-    `label` names its column (see `mtl_zoo.data.files`). `na_values` lists
+    `label` names its column (see `mtl_zoo.data.tables.files`). `na_values` lists
     the cells that mean "missing" in numeric columns besides a blank cell
-    (defaults to `mtl_zoo.data.columns.MISSING_MARKERS`); categorical, id and
+    (defaults to `mtl_zoo.data.tables.values.MISSING_MARKERS`); categorical, id and
     text columns keep every value as written. `encoding` is the text encoding
     of CSV files (defaults to UTF-8). Relative paths start at the recipe
     file's folder (`load_recipe` resolves them; any other relative path
@@ -714,7 +714,7 @@ def _validate_tasks(recipe: Recipe, source: str) -> None:
     A task without `class_names` takes those of its label from the data set
     (`DataSource.class_names`) when they give one name per output unit.
     """
-    from mtl_zoo.data.files import recipe_data_source
+    from mtl_zoo.data.tables.files import recipe_data_source
 
     data_set = recipe_data_source(recipe)
     seen = set()
@@ -776,7 +776,7 @@ def _build_parts(recipe: Recipe, source: str) -> None:
     Nothing is kept: this only makes every `ValueError` a builder would raise
     for a user's value a `RecipeError` now, before any data is loaded.
     """
-    from mtl_zoo.data.files import recipe_data_source
+    from mtl_zoo.data.tables.files import recipe_data_source
     from mtl_zoo.tasks.losses import resolve_loss_function
     from mtl_zoo.tasks.metrics import make_task_metrics
 

@@ -76,7 +76,7 @@ def round_trip_rows(recipe) -> tuple:
     >>> counts  # doctest: +SKIP
     {'test': 2000}
     """
-    from mtl_zoo.data.files import recipe_data_source
+    from mtl_zoo.data.tables.files import recipe_data_source
     from mtl_zoo.training import count_examples
 
     data = recipe.data

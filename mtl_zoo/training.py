@@ -29,7 +29,7 @@ from mtl_zoo.optimizers.task_learning_rates import AdaptTaskLearningRates, TaskL
 from mtl_zoo.models.builders import build_model
 from mtl_zoo.checkpoints import RunPosition
 from mtl_zoo.data.batching import EpochOrder, in_memory_batches
-from mtl_zoo.data.files import recipe_data_source
+from mtl_zoo.data.tables.files import recipe_data_source
 from mtl_zoo.distribute import strategy_record
 from mtl_zoo.divergence import StopOnNonFiniteLoss
 from mtl_zoo.errors import DataError, InvalidLabelError

@@ -30,7 +30,7 @@ def find_placements():
     """
     import numpy as np
 
-    from mtl_zoo.data.composition import compose_pair
+    from mtl_zoo.data.datasets.composition import compose_pair
 
     def candidates(image, digit, ranges):
         (first_row, last_row), (first_column, last_column) = ranges

@@ -11,7 +11,9 @@ package) and `census_income` (the user's copy of the UCI files).
 `load(name, split, batch_size=...)` returns a split as batches of
 `(features, labels)` ready for `model.fit`. `recipe_data_source(recipe)`
 gives a recipe's source: its registered data set, or the CSV/Parquet files
-its `data:` section names (see `mtl_zoo.data.files`).
+its `data:` section names (see `mtl_zoo.data.tables.files`).
+The registered data sets live in `mtl_zoo.data.datasets`, one module each;
+the CSV/Parquet reading and column values in `mtl_zoo.data.tables`.
 
 Example:
 
@@ -22,33 +24,17 @@ Example:
 >>> train = mtl_zoo.data.load("multi_digits", "train", batch_size=64)  # doctest: +SKIP
 """
 
-from mtl_zoo.data import multi_digits, multi_mnist, source, two_digits
-from mtl_zoo.data import celeb_a, digit_scenes
-from mtl_zoo.data import census_income, loans, movielens, movielens_impressions
-from mtl_zoo.data import movie_titles
-from mtl_zoo.data import conll2003
-from mtl_zoo.data import columns, files
-from mtl_zoo.data.files import recipe_data_source
+from mtl_zoo.data import datasets, source, tables
+from mtl_zoo.data.tables.files import recipe_data_source
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec, load
 
 __all__ = [
     "DataSource",
     "InputSpec",
     "LabelSpec",
-    "celeb_a",
-    "census_income",
-    "columns",
-    "conll2003",
-    "digit_scenes",
-    "files",
+    "datasets",
     "load",
-    "loans",
-    "movie_titles",
-    "movielens",
-    "movielens_impressions",
-    "multi_digits",
-    "multi_mnist",
     "recipe_data_source",
     "source",
-    "two_digits",
+    "tables",
 ]

@@ -184,7 +184,7 @@ def measure_task_grouping(recipe, steps: int = 200, every_n_steps: int = 10, thr
 
 def num_trunk_blocks(recipe) -> int:
     """Blocks of the recipe's trunk."""
-    from mtl_zoo.data.files import recipe_data_source
+    from mtl_zoo.data.tables.files import recipe_data_source
     from mtl_zoo.registry import TRUNKS
 
     return TRUNKS.get(recipe.model.trunk)(recipe_data_source(recipe).inputs, **recipe.model.trunk_options).num_blocks

@@ -186,7 +186,7 @@ class SearchSpace:
 
     # === Probing ===
     def _num_blocks(self) -> int:
-        from mtl_zoo.data.files import recipe_data_source
+        from mtl_zoo.data.tables.files import recipe_data_source
 
         model = self.recipe.model
         return TRUNKS.get(model.trunk)(recipe_data_source(self.recipe).inputs, **model.trunk_options).num_blocks

@@ -6,8 +6,8 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from sklearn.datasets import load_digits
 
-from mtl_zoo.data import multi_digits
-from mtl_zoo.data.composition import compose_pair
+from mtl_zoo.data.datasets import multi_digits
+from mtl_zoo.data.datasets.composition import compose_pair
 from mtl_zoo.registry import DATASETS
 
 SPLITS = ("train", "validation", "test")

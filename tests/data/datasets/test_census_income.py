@@ -6,7 +6,7 @@ from contextlib import redirect_stderr, redirect_stdout
 import numpy as np
 import pytest
 
-from mtl_zoo.data.census_income import COLUMNS, census_frames
+from mtl_zoo.data.datasets.census_income import COLUMNS, census_frames
 from mtl_zoo.errors import DataError
 from mtl_zoo.registry import DATASETS
 

@@ -14,7 +14,7 @@ CelebA's own train / validation / test (162,770 / 19,867 / 19,962).
 
 Example:
 
->>> from mtl_zoo.data.celeb_a import ATTRIBUTES, label_name
+>>> from mtl_zoo.data.datasets.celeb_a import ATTRIBUTES, label_name
 >>> len(ATTRIBUTES), label_name("5_o_Clock_Shadow")
 (40, 'five_o_clock_shadow')
 """

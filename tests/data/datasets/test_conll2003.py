@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mtl_zoo.data import conll2003
+from mtl_zoo.data.datasets import conll2003
 from mtl_zoo.registry import DATASETS
 from mtl_zoo.trunks.text import text
 

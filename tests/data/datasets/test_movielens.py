@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl_zoo.data.movielens import INPUTS, raw_ratings, rating_frames
+from mtl_zoo.data.datasets.movielens import INPUTS, raw_ratings, rating_frames
 from mtl_zoo.registry import DATASETS
 
 

@@ -38,7 +38,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from mtl_zoo.data.frame_source import frame_source
+from mtl_zoo.data.datasets.frame_source import frame_source
 from mtl_zoo.data.source import InputSpec, LabelSpec
 from mtl_zoo.registry import DATASETS
 

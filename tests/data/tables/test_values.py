@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mtl_zoo.data.files import LabelColumn, evaluation_data_source, file_data_source
+from mtl_zoo.data.tables.files import LabelColumn, evaluation_data_source, file_data_source
 from mtl_zoo.errors import DataError
 from mtl_zoo.recipes import DataConfig, load_recipe
 

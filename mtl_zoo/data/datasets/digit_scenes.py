@@ -38,8 +38,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mtl_zoo.data.composition import stratified_pools
-from mtl_zoo.data.multi_digits import source_digits
+from mtl_zoo.data.datasets.composition import stratified_pools
+from mtl_zoo.data.datasets.multi_digits import source_digits
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.registry import DATASETS
 

@@ -12,7 +12,7 @@ in one of three layouts:
   `test_fraction: 0.2` and `split_seed: 0` (the same seed gives the same rows).
 
 `columns` names the feature columns and their types (`numeric`,
-`categorical`, `id`, `text`; see `mtl_zoo.data.columns`), and each task reads
+`categorical`, `id`, `text`; see `mtl_zoo.data.tables.values`), and each task reads
 its labels from the column its `label` names (defaults to the task name).
 Files ending in `.csv` or `.tsv` (optionally compressed) are read with
 `pandas.read_csv` (in `data.encoding`, UTF-8 unless the recipe says
@@ -23,7 +23,7 @@ A CSV cell is read exactly as written, so training, `mtl-zoo evaluate
 columns keep every string (`NA`, `None`, `null`, `NaN`, `007` and a blank
 cell, "", are values like any other). In numeric columns (numeric features,
 regression labels) a blank cell and the markers of
-`mtl_zoo.data.columns.MISSING_MARKERS` (`NA`, `N/A`, `NaN`, `null`, `None`,
+`mtl_zoo.data.tables.values.MISSING_MARKERS` (`NA`, `N/A`, `NaN`, `null`, `None`,
 `?`, `.`, `-`, ...) are missing values; `data.na_values` replaces the
 markers. A classification or binary label column is read as numbers (with
 those markers missing) when every other cell is a number, else as class names
@@ -70,7 +70,7 @@ from typing import Optional
 
 import numpy as np
 
-from mtl_zoo.data.columns import (
+from mtl_zoo.data.tables.values import (
     FEATURE_TYPES,
     MISSING_MARKERS,
     feature_dtype,
@@ -225,7 +225,7 @@ def typed_columns(frame, columns: dict, labels: list, na_values=None):
         labels: list of `LabelColumn`.
         na_values: list of str or None. The missing-value markers of numeric
             columns (besides a blank cell). Defaults to
-            `mtl_zoo.data.columns.MISSING_MARKERS`.
+            `mtl_zoo.data.tables.values.MISSING_MARKERS`.
 
     Example:
 
@@ -333,7 +333,7 @@ def _split_by_column(frame, path: Path, config) -> dict:
 
 def as_split_names(values):
     """The split column as strings (whole numbers without a decimal point, as `as_strings` writes them)."""
-    from mtl_zoo.data.columns import as_strings
+    from mtl_zoo.data.tables.values import as_strings
     import pandas as pd
 
     return pd.Series(as_strings(values), index=values.index)
@@ -450,13 +450,13 @@ def table_source(name: str, description: str, tables: dict, columns: dict, label
         description: str. One line saying where the data comes from.
         tables: dict. Split name -> `Table`.
         columns: dict. Feature column -> feature type (see
-            `mtl_zoo.data.columns.FEATURE_TYPES`).
+            `mtl_zoo.data.tables.values.FEATURE_TYPES`).
         labels: list of `LabelColumn`. The tasks' label columns.
         train_split: str or None. The split whose values name the classes
             of string labels. Required unless `vocabularies` is given.
         input_dtypes: dict or None. Feature column -> dtype the model takes
             ("float32", "int64", "string"). Defaults to deciding from the
-            values (see `mtl_zoo.data.columns.feature_dtype`).
+            values (see `mtl_zoo.data.tables.values.feature_dtype`).
         vocabularies: dict or None. Label column -> class names (or None for
             numeric labels), as a trained model knows them. Defaults to
             reading them from the training split.
@@ -554,7 +554,7 @@ def evaluation_data_source(path, columns: dict, labels: list, input_dtypes: dict
             numeric labels.
         na_values: list of str or None. Missing-value markers of numeric
             columns, as the model's recipe read its files (`data.na_values`).
-            Defaults to `mtl_zoo.data.columns.MISSING_MARKERS`.
+            Defaults to `mtl_zoo.data.tables.values.MISSING_MARKERS`.
         encoding: str or None. The CSV file's text encoding (the recipe's
             `data.encoding`). Defaults to "utf-8".
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mtl_zoo.data import celeb_a
+from mtl_zoo.data.datasets import celeb_a
 from mtl_zoo.registry import DATASETS
 
 

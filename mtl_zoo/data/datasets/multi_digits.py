@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mtl_zoo.data.composition import compose_examples, stratified_pools
-from mtl_zoo.data.two_digits import register_two_digit_source, two_digit_features
+from mtl_zoo.data.datasets.composition import compose_examples, stratified_pools
+from mtl_zoo.data.datasets.two_digits import register_two_digit_source, two_digit_features
 
 CANVAS_SHAPE = (12, 20)
 ROW_RANGE = (0, 4)

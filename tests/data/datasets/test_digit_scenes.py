@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from mtl_zoo.data import digit_scenes
+from mtl_zoo.data.datasets import digit_scenes
 from mtl_zoo.registry import DATASETS
 
 SIZE = 48

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl_zoo.data.movielens import raw_ratings, rating_frames
-from mtl_zoo.data.movielens_impressions import impression_frames, sample_unrated
+from mtl_zoo.data.datasets.movielens import raw_ratings, rating_frames
+from mtl_zoo.data.datasets.movielens_impressions import impression_frames, sample_unrated
 from mtl_zoo.registry import DATASETS
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mtl_zoo.data.movie_titles import DECADES, GENRES, movie_table, raw_movies, title_frames
+from mtl_zoo.data.datasets.movie_titles import DECADES, GENRES, movie_table, raw_movies, title_frames
 from mtl_zoo.registry import DATASETS
 
 

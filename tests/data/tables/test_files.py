@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mtl_zoo.models.builders import build_model
-from mtl_zoo.data.files import LabelColumn, file_data_source, recipe_data_source
+from mtl_zoo.data.tables.files import LabelColumn, file_data_source, recipe_data_source
 from mtl_zoo.errors import DataError, RecipeError
 from mtl_zoo.recipes import DataConfig, load_recipe, validate_recipe
 from mtl_zoo.tasks.task import Task

@@ -42,7 +42,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from mtl_zoo.data.frame_source import frame_source
+from mtl_zoo.data.datasets.frame_source import frame_source
 from mtl_zoo.data.source import InputSpec, LabelSpec
 from mtl_zoo.errors import DataError
 from mtl_zoo.registry import DATASETS

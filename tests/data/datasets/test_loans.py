@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mtl_zoo.data.loans import GRADES, INPUTS, loan_frames, raw_loans
+from mtl_zoo.data.datasets.loans import GRADES, INPUTS, loan_frames, raw_loans
 from mtl_zoo.registry import DATASETS
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mtl_zoo.data import multi_mnist
+from mtl_zoo.data.datasets import multi_mnist
 from mtl_zoo.registry import DATASETS
 
 NUM_MOCK_EXAMPLES = 100
