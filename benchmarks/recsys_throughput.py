@@ -19,8 +19,8 @@ Variants, all on the same examples (the timed epochs are identical work):
 - `keras, steps_per_execution`: the same, compiled with the
   `steps_per_execution` mtl_zoo's recipes default to;
 - `mtl_zoo`: a recipe (`features` trunk, `mmoe` sharing, dense experts)
-  built by `mtl_zoo.training.build_model_from_recipe`, compiled by
-  `mtl_zoo.training.compile_model` and fed by `mtl_zoo.training.load_split`,
+  built by `mtl_zoo.training.run.build_model_from_recipe`, compiled by
+  `mtl_zoo.training.run.compile_model` and fed by `mtl_zoo.training.run.load_split`,
   i.e. the library's defaults;
 - ablations of `mtl_zoo`, each removing one choice: the per-example
   pipeline (`map` per example, `cache`, `shuffle`, `batch`: how
@@ -62,7 +62,7 @@ from keras import ops  # noqa: E402
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec  # noqa: E402
 from mtl_zoo.recipes import validate_recipe  # noqa: E402
 from mtl_zoo.registry import DATASETS  # noqa: E402
-from mtl_zoo.training import build_model_from_recipe, compile_model, load_split  # noqa: E402
+from mtl_zoo.training.run import build_model_from_recipe, compile_model, load_split  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SOURCE_NAME = "synthetic_impressions"

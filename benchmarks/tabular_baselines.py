@@ -4,9 +4,9 @@ For every tabular recipe (`movielens_hard`, `movielens_mmoe`,
 `movielens_ple`, `loans_mmoe`, and `census_income_mmoe` when its files are
 in the recipe's `data.data_dir`), per task, on the recipe's test split:
 
-- the multi-task model the recipe trains (`mtl_zoo.training.train_recipe`);
+- the multi-task model the recipe trains (`mtl_zoo.training.run.train_recipe`);
 - the task's single-task model, trained on the same trunk, options and
-  budget (`mtl_zoo.single_task.train_single_task_baselines`, what
+  budget (`mtl_zoo.training.single_task.train_single_task_baselines`, what
   `mtl-zoo train --single-task` reports);
 - scikit-learn's `HistGradientBoostingRegressor` / `...Classifier` with its
   default settings (`random_state` = the recipe's seed), fitted on the same
@@ -63,8 +63,8 @@ from mtl_zoo.data.batching import materialize  # noqa: E402
 from mtl_zoo.data.tables.files import recipe_data_source  # noqa: E402
 from mtl_zoo.errors import DataError  # noqa: E402
 from mtl_zoo.recipes import load_recipe  # noqa: E402
-from mtl_zoo.single_task import train_single_task_baselines  # noqa: E402
-from mtl_zoo.training import train_recipe  # noqa: E402
+from mtl_zoo.training.single_task import train_single_task_baselines  # noqa: E402
+from mtl_zoo.training.run import train_recipe  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RECIPES = ("movielens_hard", "movielens_mmoe", "movielens_ple", "loans_mmoe", "census_income_mmoe")

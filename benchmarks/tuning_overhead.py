@@ -59,7 +59,7 @@ def train_overrides(row: dict, task_names: list) -> list:
 
 def validation_objective(history: dict, objective: dict) -> float:
     """The search objective (weighted mean) recomputed from a train run's last-epoch validation metrics."""
-    from mtl_zoo.relative_performance import lower_is_better
+    from mtl_zoo.training.relative_performance import lower_is_better
 
     weights = objective["weights"]
     total = sum(weights[task] * (-1 if lower_is_better(metric) else 1) * history[f"val_{task}_{metric}"][-1]

@@ -41,7 +41,7 @@ import yaml
 
 from mtl_zoo.export import export_saved_model
 from mtl_zoo.model_card import write_model_card
-from mtl_zoo.plots import plot_learning_curves, plot_task_weights
+from mtl_zoo.training.learning_curves import plot_learning_curves, plot_task_weights
 from mtl_zoo.plugins import plugin_record
 from mtl_zoo.round_trips import SAMPLE_FILE, check_round_trips, round_trip_rows, write_sample
 
@@ -442,7 +442,7 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
             Defaults to None.
         extra_metrics: dict or None. More `metrics.json` fields, written
             after `test` (e.g. the single-task baselines and Δm of
-            `mtl_zoo.single_task`). Defaults to None.
+            `mtl_zoo.training.single_task`). Defaults to None.
 
     Returns:
         The target folder.

@@ -1,7 +1,7 @@
 """The `mtl-zoo` command line: train, evaluate, predict, export and list.
 
 Every command is a thin layer over the library: recipes (`mtl_zoo.recipes`),
-training (`mtl_zoo.training`) and artifacts (`mtl_zoo.artifacts`). User
+training (`mtl_zoo.training.run`) and artifacts (`mtl_zoo.artifacts`). User
 mistakes print one line, `mtl-zoo: error: ...`, and exit with status 2.
 
 The command line, never the library, makes the process-wide settings: it
@@ -165,11 +165,11 @@ def command_train(arguments) -> int:
     import tensorflow as tf
 
     from mtl_zoo.artifacts import check_output_folder, write_artifact
-    from mtl_zoo.checkpoints import RunCheckpoints, recipe_fingerprint
+    from mtl_zoo.training.checkpoints import RunCheckpoints, recipe_fingerprint
     from mtl_zoo.distribute import is_chief, make_strategy, strategy_record
-    from mtl_zoo.progress import EpochProgress, format_metrics_table
+    from mtl_zoo.training.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes import dump_recipe, load_recipe, wants_measured_groups
-    from mtl_zoo.training import build_model_from_recipe, recipe_tasks, train_recipe
+    from mtl_zoo.training.run import build_model_from_recipe, recipe_tasks, train_recipe
 
     strategy = make_strategy(strategy_name)  # first: a multi-worker strategy must precede every op
     recipe = with_command_line_training(load_recipe(arguments.recipe, list(arguments.set)), strategy_name,
@@ -277,15 +277,15 @@ def train_single_task_models(recipe, result) -> dict:
         result: `TrainingResult`. Its trained multi-task model.
 
     Returns:
-        The `metrics.json` fields of `mtl_zoo.single_task.SingleTaskBaselines.report`.
+        The `metrics.json` fields of `mtl_zoo.training.single_task.SingleTaskBaselines.report`.
 
     Example:
 
     >>> train_single_task_models(recipe, train_recipe(recipe))["delta_m"]  # doctest: +SKIP
     2.41
     """
-    from mtl_zoo.progress import EpochProgress
-    from mtl_zoo.single_task import format_comparison_table, train_single_task_baselines
+    from mtl_zoo.training.progress import EpochProgress
+    from mtl_zoo.training.single_task import format_comparison_table, train_single_task_baselines
 
     def announce(plan):
         print(f"\nSingle-task model of '{plan.task}' (sharing '{plan.sharing}', same trunk and budget)", flush=True)
@@ -310,10 +310,10 @@ def command_evaluate(arguments) -> int:
         load_artifact_model,
         load_artifact_plugins,
     )
-    from mtl_zoo.progress import format_metrics_table
+    from mtl_zoo.training.progress import format_metrics_table
     from mtl_zoo.recipes import load_recipe
     from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
-    from mtl_zoo.training import load_split, metrics_by_task
+    from mtl_zoo.training.run import load_split, metrics_by_task
 
     folder = check_artifact_folder(arguments.artifact)
     load_artifact_plugins(folder, trusted=arguments.trust_plugins)
@@ -363,10 +363,10 @@ def evaluate_on_file(arguments, folder: Path) -> int:
     """
     from mtl_zoo.artifacts import RECIPE_FILE, ArtifactError, load_artifact_model, saved_label_vocabularies
     from mtl_zoo.data.tables.files import EVALUATION_SPLIT, evaluation_data_source, label_columns
-    from mtl_zoo.progress import format_metrics_table
+    from mtl_zoo.training.progress import format_metrics_table
     from mtl_zoo.recipes import parse_recipe
     from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
-    from mtl_zoo.training import load_split, metrics_by_task
+    from mtl_zoo.training.run import load_split, metrics_by_task
 
     for given, flag in ((arguments.split, "--split"), (arguments.data_dir, "--data-dir")):
         if given is not None:
@@ -460,7 +460,7 @@ def check_on_test_split(folder: Path, model, verbose: bool) -> None:
     from mtl_zoo.artifacts import RECIPE_FILE
     from mtl_zoo.recipes import load_recipe
     from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
-    from mtl_zoo.training import load_split
+    from mtl_zoo.training.run import load_split
 
     recipe = load_recipe(folder / RECIPE_FILE)
     prepare_data(recipe, recipe.data.test_split, verbose)

@@ -3,7 +3,7 @@
 A recipe's `training.strategy` (or `mtl-zoo train --strategy`) names one of
 `STRATEGY_NAMES`; `make_strategy` builds it. The model, its optimizer,
 metrics and balancer state are created under the strategy's scope
-(`mtl_zoo.training.build_model_from_recipe`), the recipe's batch size is the
+(`mtl_zoo.training.run.build_model_from_recipe`), the recipe's batch size is the
 *global* batch, which Keras splits across the replicas with the strategy's
 own dataset distribution, and per-task losses are reduced exactly across
 replicas (`mtl_zoo.models.reduction`), so the same recipe gives the same losses on

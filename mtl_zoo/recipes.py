@@ -377,7 +377,7 @@ class TrainingConfig(BaseModel):
     `mixed_float16` on GPU (`mtl_zoo.precision`). `mtl-zoo train` keeps a
     checkpoint of the run at the end of every epoch and, with
     `checkpoint_every_n_steps`, every that many training steps too
-    (`mtl_zoo.checkpoints`).
+    (`mtl_zoo.training.checkpoints`).
     """
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
@@ -429,7 +429,7 @@ class TuningRange(BaseModel):
 
 
 class TuningObjectiveConfig(BaseModel):
-    """What `mtl-zoo tune` maximizes (see `mtl_zoo.tuning.objective`).
+    """What `mtl-zoo tune` maximizes (see `mtl_zoo.tuning.score`).
 
     `metrics` picks each task's validation metric (default: its first metric,
     else its loss), `weights` weighs the tasks (default 1); `baselines`

@@ -77,7 +77,7 @@ def round_trip_rows(recipe) -> tuple:
     {'test': 2000}
     """
     from mtl_zoo.data.tables.files import recipe_data_source
-    from mtl_zoo.training import count_examples
+    from mtl_zoo.training.run import count_examples
 
     data = recipe.data
     data_set = recipe_data_source(recipe)

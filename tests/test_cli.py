@@ -409,7 +409,7 @@ def test_op_determinism_is_switched_on_by_the_command_line_not_by_train_recipe(t
         from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
         from mtl_zoo.recipes import load_recipe
         from mtl_zoo.registry import DATASETS
-        from mtl_zoo.training import train_recipe
+        from mtl_zoo.training.run import train_recipe
 
         def load(split, data_dir=None):
             images = np.random.default_rng(0).random((32, 6, 6, 1), dtype="float32")

@@ -15,7 +15,7 @@ from mtl_zoo.cli import main
 from mtl_zoo.data.datasets.conll2003 import SEQUENCE_LENGTH
 from mtl_zoo.recipes import load_recipe
 from mtl_zoo.registry import DATASETS
-from mtl_zoo.training import build_model_from_recipe, compile_model
+from mtl_zoo.training.run import build_model_from_recipe, compile_model
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 MOVIE_SHAPES = {"genres": (7,), "rating": (1,), "decade": (12,)}

@@ -88,7 +88,7 @@ def no_training(monkeypatch):
 
     monkeypatch.setattr(DataSource, "load_split", reached("data loading"))
     monkeypatch.setattr("mtl_zoo.cli.prepare_data", reached("data preparation"))
-    monkeypatch.setattr("mtl_zoo.training.train_recipe", reached("train_recipe"))
+    monkeypatch.setattr("mtl_zoo.training.run.train_recipe", reached("train_recipe"))
 
 
 def run_train(capsys, *arguments):

@@ -7,7 +7,7 @@ import yaml
 
 from mtl_zoo.errors import RecipeError
 from mtl_zoo.recipes import apply_overrides, available_recipes, dump_recipe, load_recipe, validate_recipe
-from mtl_zoo.training import build_model_from_recipe
+from mtl_zoo.training.run import build_model_from_recipe
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "multidigits_hard.yaml"
 

@@ -15,7 +15,7 @@ from mtl_zoo.cli import main
 from mtl_zoo.data.datasets.celeb_a import ATTRIBUTE_GROUPS
 from mtl_zoo.recipes import load_recipe
 from mtl_zoo.registry import DATASETS
-from mtl_zoo.training import build_model_from_recipe, compile_model
+from mtl_zoo.training.run import build_model_from_recipe, compile_model
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 SCENE_SHAPES = {"count": (5,), "largest_box": (4,), "segmentation": (48, 48, 11), "distance": (48, 48, 1)}

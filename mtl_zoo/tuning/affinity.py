@@ -12,7 +12,7 @@ respect to `θ_s`; positive means the step on task i also lowers task j's
 loss. `AffinityMonitor` (a Keras callback) measures the matrix every
 `every_n_steps` training steps on the batches it holds, together with the
 cosine similarity of the tasks' gradients (the per-task gradient machinery
-of `mtl_zoo.balancers.task_gradients` and `mtl_zoo.monitoring.cosine_matrix`), and
+of `mtl_zoo.balancers.task_gradients` and `mtl_zoo.training.monitoring.cosine_matrix`), and
 keeps their means over the run.
 
 The lookahead is a plain gradient step of size `lr` (the recipe's learning
@@ -32,7 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mtl_zoo.monitoring import cosine_matrix
+from mtl_zoo.training.monitoring import cosine_matrix
 from mtl_zoo.balancers.task_gradients import split_direction, task_gradient_matrix
 
 

@@ -26,9 +26,9 @@ def command_tune(arguments) -> int:
     from mtl_zoo.cli import (DEFAULT_OUTPUT_ROOT, CommandLineError, check_output_argument, prepare_data,
                              requested_strategy, with_command_line_training)
     from mtl_zoo.distribute import make_strategy, split_cpu
-    from mtl_zoo.progress import EpochProgress, format_metrics_table
+    from mtl_zoo.training.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes import load_recipe
-    from mtl_zoo.training import recipe_tasks, train_recipe
+    from mtl_zoo.training.run import recipe_tasks, train_recipe
     from mtl_zoo.tuning.hypermodel import RecipeHyperModel
     from mtl_zoo.tuning.results import format_trial_table
     from mtl_zoo.tuning.search import check_search_folder, run_search, write_search_results, write_tuned_artifact

@@ -155,7 +155,7 @@ def measure_task_grouping(recipe, steps: int = 200, every_n_steps: int = 10, thr
     Returns:
         A `TaskGrouping`.
     """
-    from mtl_zoo.training import build_model_from_recipe, compile_model, load_split
+    from mtl_zoo.training.run import build_model_from_recipe, compile_model, load_split
     from mtl_zoo.tuning.affinity import AffinityMonitor
 
     if len(recipe.tasks) < 2:
@@ -208,7 +208,7 @@ def write_grouping(grouping: TaskGrouping, recipe, output) -> list:
     Returns:
         The paths written.
     """
-    from mtl_zoo.tuning.plots import plot_affinity
+    from mtl_zoo.tuning.search_plots import plot_affinity
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)

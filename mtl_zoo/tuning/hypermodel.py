@@ -22,8 +22,8 @@ import keras
 import keras_tuner
 
 from mtl_zoo.data.batching import EpochOrder
-from mtl_zoo.training import build_model_from_recipe, compile_model, fit_recipe, load_split, training_callbacks
-from mtl_zoo.tuning.objective import SCORE_NAME, ScoreLogger, TaskObjective
+from mtl_zoo.training.run import build_model_from_recipe, compile_model, fit_recipe, load_split, training_callbacks
+from mtl_zoo.tuning.score import SCORE_NAME, ScoreLogger, TaskObjective
 from mtl_zoo.tuning.search_space import SearchSpace, with_settings
 
 
@@ -74,7 +74,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         return model
 
     def fit(self, hp, model, *args, callbacks=None, **kwargs):
-        """Trains `model` as `train` does (`mtl_zoo.training.fit_recipe`); returns its best epoch's logs.
+        """Trains `model` as `train` does (`mtl_zoo.training.run.fit_recipe`); returns its best epoch's logs.
 
         The trial's recipe supplies the data, epoch order and callbacks; a
         `ScoreLogger` runs before the given callbacks (KerasTuner's), so they

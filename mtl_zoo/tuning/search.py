@@ -33,7 +33,7 @@ import keras_tuner
 from mtl_zoo.artifacts import ArtifactError, write_artifact
 from mtl_zoo.errors import RecipeError
 from mtl_zoo.tuning.hypermodel import RecipeHyperModel
-from mtl_zoo.tuning.plots import TRADEOFF_FILE, plot_tradeoff
+from mtl_zoo.tuning.search_plots import TRADEOFF_FILE, plot_tradeoff
 from mtl_zoo.tuning.results import best_row, finished_trials, trial_rows, write_trial_table
 from mtl_zoo.tuning.tuners import PROJECT_NAME, make_tuner, trial_tracing
 

@@ -93,7 +93,7 @@ def required_scheme_options(scheme: str) -> list:
 def _builds(recipe) -> str:
     """'' when the recipe's model builds (without reading data), else why not, in a user's words."""
     from mtl_zoo.errors import RecipeError
-    from mtl_zoo.training import build_model_from_recipe
+    from mtl_zoo.training.run import build_model_from_recipe
 
     try:
         build_model_from_recipe(recipe, adapt=False)

@@ -22,7 +22,7 @@ from mtl_zoo.models.multi_task_model import MultiTaskModel
 from mtl_zoo.recipes import load_recipe
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.tasks.task import Task
-from mtl_zoo.training import build_model_from_recipe, load_split
+from mtl_zoo.training.run import build_model_from_recipe, load_split
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "multidigits_hard.yaml"

@@ -11,7 +11,7 @@ from mtl_zoo.artifacts import load_model
 from mtl_zoo.data.tables.files import recipe_data_source
 from mtl_zoo.export import export_saved_model, serving_input_names
 from mtl_zoo.recipes import load_recipe
-from mtl_zoo.training import train_recipe
+from mtl_zoo.training.run import train_recipe
 
 # Palmer penguins with their feature columns renamed the way real tables name them.
 RENAMED = {"island": "class", "bill_length_mm": "my col", "bill_depth_mm": "a-b", "flipper_length_mm": "x.y",

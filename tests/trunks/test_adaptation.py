@@ -8,7 +8,7 @@ from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.errors import DataError
 from mtl_zoo.recipes import validate_recipe
 from mtl_zoo.registry import DATASETS
-from mtl_zoo.training import build_model_from_recipe, train_recipe
+from mtl_zoo.training.run import build_model_from_recipe, train_recipe
 
 SOURCE_NAME = "tiny_shops"
 BLANK_SOURCE_NAME = "tiny_shops_blank_income"

@@ -20,7 +20,7 @@ def test_lookahead_affinity_matches_a_hand_computed_step(synthetic_recipe_path):
     import keras
     import tensorflow as tf
 
-    from mtl_zoo.training import build_model_from_recipe, compile_model, load_split
+    from mtl_zoo.training.run import build_model_from_recipe, compile_model, load_split
     from mtl_zoo.tuning.affinity import make_affinity_measure, shared_variables
 
     recipe = load_recipe(synthetic_recipe_path)
@@ -78,7 +78,7 @@ def test_group_command_writes_task_tree_groups_that_train(synthetic_recipe_path,
                                every_n_steps=5, num_groups=2)
     assert recipe.model.sharing_options["groups"] == [["agree_a", "agree_b", "conflict"],
                                                       [["agree_a", "agree_b"], ["conflict"]]]
-    from mtl_zoo.training import build_model_from_recipe
+    from mtl_zoo.training.run import build_model_from_recipe
 
     model = build_model_from_recipe(recipe)
     assert {"agree_a_agree_b_block_2", "conflict_block_2"} <= {layer.name for layer in model.network.layers}

@@ -5,7 +5,7 @@ import sys
 import pytest
 from PIL import Image
 
-from mtl_zoo.plots import PANEL_SIZE, plot_learning_curves
+from mtl_zoo.training.learning_curves import PANEL_SIZE, plot_learning_curves
 
 HISTORY = {
     "loss": [2.0, 1.0, 0.5],
@@ -54,7 +54,7 @@ def test_does_not_touch_pyplot_or_the_process_wide_backend(tmp_path):
 
 
 def test_task_weights_plot_has_one_line_per_task_with_its_logged_weights(tmp_path):
-    from mtl_zoo.plots import plot_task_weights
+    from mtl_zoo.training.learning_curves import plot_task_weights
 
     history = {"loss": [1.0, 0.5], "a_weight": [1.0, 0.6, 0.4], "b_weight": [1.0, 1.4, 1.6], "a_loss": [2.0, 1.0]}
     figure = plot_task_weights(history, ["a", "b", "c"], tmp_path / "weights.png")

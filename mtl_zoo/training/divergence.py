@@ -4,7 +4,7 @@ Keras' own `TerminateOnNaN` looks at the total loss and stops quietly;
 `StopOnNonFiniteLoss` looks at every task's loss after each call of the
 training function and raises `TrainingDivergedError` naming the task, so
 the command line prints one line and the run's last good checkpoint (taken
-before the step that diverged, see `mtl_zoo.checkpoints`) stays in place.
+before the step that diverged, see `mtl_zoo.training.checkpoints`) stays in place.
 Put it before the checkpoint callback, so a diverged state is never saved.
 
 Example:

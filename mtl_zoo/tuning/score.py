@@ -6,10 +6,10 @@ ranks them by the tasks' own validation metrics instead:
 
 - by default, the weighted mean over tasks of each task's metric, signed so
   that larger is better (`accuracy`, `auc` count up; `loss`, `rmse`, `mae`
-  count down, as each metric declares: see `mtl_zoo.relative_performance.lower_is_better`):
+  count down, as each metric declares: see `mtl_zoo.training.relative_performance.lower_is_better`):
   `score = sum_t w_t * s_t * m_t / sum_t w_t` with `s_t = -1` when lower is better;
 - with single-task baselines for every task, Δm against them (in percent,
-  larger is better; `mtl_zoo.relative_performance.delta_m`).
+  larger is better; `mtl_zoo.training.relative_performance.delta_m`).
 
 Each task is scored on the metric `tuning.objective.metrics` names, else its
 first metric, else its loss. `ScoreLogger` writes the score into the logs at
@@ -30,7 +30,7 @@ from __future__ import annotations
 import keras
 
 from mtl_zoo.errors import RecipeError
-from mtl_zoo.relative_performance import delta_m, lower_is_better
+from mtl_zoo.training.relative_performance import delta_m, lower_is_better
 
 SCORE_NAME = "multi_task_score"
 

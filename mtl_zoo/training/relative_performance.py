@@ -15,7 +15,7 @@ metric whose direction is not declared is refused, never guessed.
 
 Example:
 
->>> from mtl_zoo.relative_performance import delta_m
+>>> from mtl_zoo.training.relative_performance import delta_m
 >>> round(delta_m({"digit": {"accuracy": 0.95}, "price": {"mae": 0.9}},
 ...               {"digit": {"accuracy": 0.90}, "price": {"mae": 1.0}},
 ...               {"digit": "accuracy", "price": "mae"}), 4)

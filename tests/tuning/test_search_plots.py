@@ -2,9 +2,9 @@
 
 import pytest
 
-from mtl_zoo.tuning.objective import TaskObjective
+from mtl_zoo.tuning.score import TaskObjective
 from mtl_zoo.tuning.pareto import pareto_flags
-from mtl_zoo.tuning.plots import plot_affinity, plot_tradeoff
+from mtl_zoo.tuning.search_plots import plot_affinity, plot_tradeoff
 
 
 def rows_for(tasks, table):

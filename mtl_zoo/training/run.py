@@ -9,7 +9,7 @@ runs all four, which is what `mtl-zoo train` does.
 Example:
 
 >>> from mtl_zoo.recipes import load_recipe
->>> from mtl_zoo.training import train_recipe
+>>> from mtl_zoo.training.run import train_recipe
 >>> result = train_recipe(load_recipe("recipes/multidigits_hard.yaml", ["training.epochs=1"]))  # doctest: +SKIP
 >>> sorted(result.test_metrics)  # doctest: +SKIP
 ['left_digit', 'right_digit']
@@ -27,13 +27,13 @@ import tensorflow as tf
 
 from mtl_zoo.optimizers.task_learning_rates import AdaptTaskLearningRates, TaskLearningRates
 from mtl_zoo.models.builders import build_model
-from mtl_zoo.checkpoints import RunPosition
+from mtl_zoo.training.checkpoints import RunPosition
 from mtl_zoo.data.batching import EpochOrder, in_memory_batches
 from mtl_zoo.data.tables.files import recipe_data_source
 from mtl_zoo.distribute import strategy_record
-from mtl_zoo.divergence import StopOnNonFiniteLoss
+from mtl_zoo.training.divergence import StopOnNonFiniteLoss
 from mtl_zoo.errors import DataError, InvalidLabelError
-from mtl_zoo.monitoring import GradientConflictMonitor
+from mtl_zoo.training.monitoring import GradientConflictMonitor
 from mtl_zoo.precision import mixed_precision_policy, mixed_precision_scope
 from mtl_zoo.recipes import builder_errors
 from mtl_zoo.registry import BALANCERS, TRUNKS
@@ -313,7 +313,7 @@ def epochs_trained(position, epochs: int, batches_per_epoch: int) -> float:
 
     Example:
 
-    >>> from mtl_zoo.checkpoints import RunPosition
+    >>> from mtl_zoo.training.checkpoints import RunPosition
     >>> epochs_trained(None, 3, 10), epochs_trained(RunPosition(epoch=1), 3, 10), epochs_trained(RunPosition(1, 4), 3, 10)
     (3.0, 2.0, 1.6)
     """

@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from mtl_zoo import InputSpec, Task, build_model
-from mtl_zoo.monitoring import HEATMAP_FILE, MEASUREMENTS_FILE, GradientConflictMonitor, cosine_matrix
+from mtl_zoo.training.monitoring import HEATMAP_FILE, MEASUREMENTS_FILE, GradientConflictMonitor, cosine_matrix
 from mtl_zoo.trunks.vision import vision_conv
 
 INPUTS = {"image": InputSpec((6, 6, 1))}

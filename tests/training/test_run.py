@@ -8,7 +8,7 @@ from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.errors import DataError
 from mtl_zoo.recipes import validate_recipe
 from mtl_zoo.registry import DATASETS
-from mtl_zoo.training import train_recipe
+from mtl_zoo.training.run import train_recipe
 
 SOURCE_NAME = "tiny_digit_flags"
 
@@ -80,7 +80,7 @@ def test_a_resumed_run_reports_the_speed_of_the_epochs_it_trained(tmp_path):
     """Resumed after epoch 1 of 3 (or 2 of its 4 batches into epoch 3), the run trains 2 (or 0.5) epochs itself."""
     import json
 
-    from mtl_zoo.checkpoints import STATE_FILE, RunCheckpoints
+    from mtl_zoo.training.checkpoints import STATE_FILE, RunCheckpoints
 
     def run(epochs):
         good = recipe(epochs=epochs)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mtl_zoo.relative_performance import delta_m, lower_is_better, relative_improvement
+from mtl_zoo.training.relative_performance import delta_m, lower_is_better, relative_improvement
 
 
 def test_delta_m_matches_the_hand_computed_mean():

@@ -11,13 +11,13 @@ optimizer, learning rate, seed). A single task has nothing to be balanced
 against, so its model trains with the `fixed` balancer and loss weight 1,
 without feature-alignment terms, per-task learning rates or gradient-conflict
 monitoring. `delta_m` (see
-`mtl_zoo.relative_performance`) then compares the multi-task model with
+`mtl_zoo.training.relative_performance`) then compares the multi-task model with
 these baselines on each task's primary metric, the first one it names.
 
 Example:
 
 >>> from mtl_zoo.recipes import load_recipe
->>> from mtl_zoo.training import train_recipe
+>>> from mtl_zoo.training.run import train_recipe
 >>> recipe = load_recipe("recipes/movielens_mmoe.yaml", ["training.epochs=1"])  # doctest: +SKIP
 >>> baselines = train_single_task_baselines(recipe)  # doctest: +SKIP
 >>> report = baselines.report(train_recipe(recipe))  # doctest: +SKIP
@@ -32,7 +32,7 @@ from typing import Callable, Optional
 
 from mtl_zoo.errors import RecipeError
 from mtl_zoo.recipes import validate_recipe
-from mtl_zoo.relative_performance import delta_m, relative_improvement
+from mtl_zoo.training.relative_performance import delta_m, relative_improvement
 
 FALLBACK_SHARING = "hard"
 
@@ -89,7 +89,7 @@ def single_task_plan(recipe, task_name: str) -> SingleTaskPlan:
     >>> plan.sharing, plan.note.split(";")[0]  # doctest: +SKIP
     ('hard', "sharing 'esmm' cannot model a single task")
     """
-    from mtl_zoo.training import build_model_from_recipe
+    from mtl_zoo.training.run import build_model_from_recipe
 
     if task_name not in [task.name for task in recipe.tasks]:
         raise ValueError(f"The recipe has no task {task_name!r}; its tasks: "
@@ -168,7 +168,7 @@ class SingleTaskBaselines:
 def train_single_task_baselines(recipe, callbacks: Optional[Callable] = None) -> SingleTaskBaselines:
     """Trains one model per task of `recipe` with the same trunk, options and budget.
 
-    Each model is built, trained and evaluated by `mtl_zoo.training.train_recipe`
+    Each model is built, trained and evaluated by `mtl_zoo.training.run.train_recipe`
     from its `single_task_plan`. Nothing is saved.
 
     Args:
@@ -186,7 +186,7 @@ def train_single_task_baselines(recipe, callbacks: Optional[Callable] = None) ->
     >>> baselines.test_metrics["grade"]["accuracy"] > 0.5  # doctest: +SKIP
     True
     """
-    from mtl_zoo.training import train_recipe
+    from mtl_zoo.training.run import train_recipe
 
     plans, results = {}, {}
     for task in recipe.tasks:

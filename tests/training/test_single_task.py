@@ -12,8 +12,8 @@ import yaml
 from mtl_zoo.artifacts import count_parameters
 from mtl_zoo.cli import main
 from mtl_zoo.recipes import load_recipe
-from mtl_zoo.single_task import single_task_plan
-from mtl_zoo.training import build_model_from_recipe
+from mtl_zoo.training.single_task import single_task_plan
+from mtl_zoo.training.run import build_model_from_recipe
 
 ROWS = 240
 TRUNK_UNITS = [8, 4]
