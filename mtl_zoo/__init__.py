@@ -7,7 +7,7 @@ model from a trunk, a sharing scheme and a list of tasks, train it with plain
 `import mtl_zoo` is light: TensorFlow and Keras are imported the first time a
 public name (`mtl_zoo.Task`, `mtl_zoo.build_model`, ...) is used, which also
 registers every built-in component and Keras class. Submodules load on first
-use too (`mtl_zoo.export`, `mtl_zoo.data`, `mtl_zoo.trunks.vision`, ...).
+use too (`mtl_zoo.data`, `mtl_zoo.trunks.vision`, `mtl_zoo.artifacts.saved_model`, ...).
 
 Example:
 
@@ -35,13 +35,16 @@ _PUBLIC_NAMES = {
     "Task": "mtl_zoo.tasks.task",
     "build_model": "mtl_zoo.models.builders",
     "build_network": "mtl_zoo.models.builders",
-    "load_model": "mtl_zoo.artifacts",
+    "export_saved_model": "mtl_zoo.artifacts.saved_model",
+    "load_model": "mtl_zoo.artifacts.writer",
 }
 
 # Importing these registers every built-in component and Keras class.
 _LIBRARY_MODULES = (
     "mtl_zoo.tasks.task",
+    "mtl_zoo.layers",
     "mtl_zoo.balancers",
+    "mtl_zoo.optimizers.task_learning_rates",
     "mtl_zoo.trunks",
     "mtl_zoo.sharing",
     "mtl_zoo.models.builders",

@@ -1,7 +1,7 @@
 """The `mtl-zoo` command line: train, evaluate, predict, export and list.
 
 Every command is a thin layer over the library: recipes (`mtl_zoo.recipes`),
-training (`mtl_zoo.training.run`) and artifacts (`mtl_zoo.artifacts`). User
+training (`mtl_zoo.training.run`) and artifacts (`mtl_zoo.artifacts.writer`). User
 mistakes print one line, `mtl-zoo: error: ...`, and exit with status 2.
 
 The command line, never the library, makes the process-wide settings: it
@@ -14,7 +14,7 @@ Reading an artifact (`evaluate`, `predict`, `export`) runs none of its code
 unless asked: the plugin modules it records are imported only with
 `--import MODULE` or `--trust-plugins`, and `model.keras` loads in Keras
 safe mode. An artifact whose `model.keras` and `saved_model/` disagree is
-refused (`mtl_zoo.round_trips.check_artifact_agreement`).
+refused (`mtl_zoo.artifacts.round_trips.check_artifact_agreement`).
 
 Example:
 
@@ -153,7 +153,7 @@ def command_train(arguments) -> int:
     import shutil
     import tempfile
 
-    from mtl_zoo.distribute import split_cpu
+    from mtl_zoo.distribution.strategies import split_cpu
 
     if arguments.devices is not None:
         split_cpu(arguments.devices)  # process-wide: before TensorFlow initializes its devices
@@ -164,9 +164,9 @@ def command_train(arguments) -> int:
     import keras
     import tensorflow as tf
 
-    from mtl_zoo.artifacts import check_output_folder, write_artifact
+    from mtl_zoo.artifacts.writer import check_output_folder, write_artifact
     from mtl_zoo.training.checkpoints import RunCheckpoints, recipe_fingerprint
-    from mtl_zoo.distribute import is_chief, make_strategy, strategy_record
+    from mtl_zoo.distribution.strategies import is_chief, make_strategy, strategy_record
     from mtl_zoo.training.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes import dump_recipe, load_recipe, wants_measured_groups
     from mtl_zoo.training.run import build_model_from_recipe, recipe_tasks, train_recipe
@@ -250,8 +250,8 @@ def measure_groups(recipe, verbose: bool, say=print):
 
 
 def supervise_local_workers(arguments, strategy_name: str) -> int:
-    """Runs `train` as `--workers N` local worker processes of one multi-worker cluster (`mtl_zoo.workers`)."""
-    from mtl_zoo.workers import command_without_workers, run_local_workers
+    """Runs `train` as `--workers N` local worker processes of one multi-worker cluster (`mtl_zoo.distribution.workers`)."""
+    from mtl_zoo.distribution.workers import command_without_workers, run_local_workers
 
     if strategy_name != "multi_worker":
         raise CommandLineError(f"--workers starts a multi-worker run; add --strategy multi_worker (or set "
@@ -302,7 +302,7 @@ def train_single_task_models(recipe, result) -> dict:
 
 def command_evaluate(arguments) -> int:
     """Evaluates a trained artifact on a split of its data set."""
-    from mtl_zoo.artifacts import (
+    from mtl_zoo.artifacts.writer import (
         RECIPE_FILE,
         ArtifactError,
         check_artifact_folder,
@@ -312,7 +312,7 @@ def command_evaluate(arguments) -> int:
     )
     from mtl_zoo.training.progress import format_metrics_table
     from mtl_zoo.recipes import load_recipe
-    from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
+    from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training.run import load_split, metrics_by_task
 
     folder = check_artifact_folder(arguments.artifact)
@@ -361,11 +361,11 @@ def evaluate_on_file(arguments, folder: Path) -> int:
     >>> main(["evaluate", "saved_models/penguins", "--data", "new_penguins.csv"])  # doctest: +SKIP
     0
     """
-    from mtl_zoo.artifacts import RECIPE_FILE, ArtifactError, load_artifact_model, saved_label_vocabularies
+    from mtl_zoo.artifacts.writer import RECIPE_FILE, ArtifactError, load_artifact_model, saved_label_vocabularies
     from mtl_zoo.data.tables.files import EVALUATION_SPLIT, evaluation_data_source, label_columns
     from mtl_zoo.training.progress import format_metrics_table
     from mtl_zoo.recipes import parse_recipe
-    from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
+    from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training.run import load_split, metrics_by_task
 
     for given, flag in ((arguments.split, "--split"), (arguments.data_dir, "--data-dir")):
@@ -419,7 +419,7 @@ def command_export(arguments) -> int:
     """Exports a trained artifact's model as a SavedModel with per-task signatures."""
     import shutil
 
-    from mtl_zoo.artifacts import (
+    from mtl_zoo.artifacts.writer import (
         SAVED_MODEL_DIR,
         ArtifactError,
         check_artifact_folder,
@@ -428,8 +428,8 @@ def command_export(arguments) -> int:
         replace_folder,
         staging_folder,
     )
-    from mtl_zoo.export import export_saved_model
-    from mtl_zoo.round_trips import SAMPLE_FILE, check_artifact_agreement
+    from mtl_zoo.artifacts.saved_model import export_saved_model
+    from mtl_zoo.artifacts.round_trips import SAMPLE_FILE, check_artifact_agreement
 
     folder = check_artifact_folder(arguments.artifact)
     load_artifact_plugins(folder, trusted=arguments.trust_plugins)
@@ -457,9 +457,9 @@ def command_export(arguments) -> int:
 
 def check_on_test_split(folder: Path, model, verbose: bool) -> None:
     """Compares an artifact's `model.keras` (loaded as `model`) with `saved_model/` on its test split's first rows."""
-    from mtl_zoo.artifacts import RECIPE_FILE
+    from mtl_zoo.artifacts.writer import RECIPE_FILE
     from mtl_zoo.recipes import load_recipe
-    from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
+    from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training.run import load_split
 
     recipe = load_recipe(folder / RECIPE_FILE)
@@ -472,19 +472,19 @@ def command_predict(arguments) -> int:
     """Predicts every row of a CSV or Parquet file without labels (`mtl-zoo predict ARTIFACT --data FILE`).
 
     Writes one column per task output (class names and probabilities, see
-    `mtl_zoo.prediction`) to `--output`, or prints the first rows.
+    `mtl_zoo.artifacts.prediction`) to `--output`, or prints the first rows.
 
     Example:
 
     >>> main(["predict", "saved_models/penguins", "--data", "new.csv", "--output", "predictions.csv"])  # doctest: +SKIP
     0
     """
-    from mtl_zoo.artifacts import RECIPE_FILE, check_artifact_folder, load_artifact_model, load_artifact_plugins, \
+    from mtl_zoo.artifacts.writer import RECIPE_FILE, check_artifact_folder, load_artifact_model, load_artifact_plugins, \
         read_metrics
-    from mtl_zoo.prediction import PREDICT_BATCH_SIZE, check_output_path, check_reads_tables, predict_rows, preview, \
+    from mtl_zoo.artifacts.prediction import PREDICT_BATCH_SIZE, check_output_path, check_reads_tables, predict_rows, preview, \
         table_rows, write_predictions
     from mtl_zoo.recipes import parse_recipe
-    from mtl_zoo.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
+    from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
 
     folder = check_artifact_folder(arguments.artifact)
     load_artifact_plugins(folder, trusted=arguments.trust_plugins)
@@ -560,7 +560,7 @@ def registry_listing() -> dict:
 
     An entry a plugin registered ends with `[plugin <module or entry point>]`.
     """
-    from mtl_zoo.plugins import entry_origins
+    from mtl_zoo.utils.plugins import entry_origins
     from mtl_zoo.recipes import available_recipes
     from mtl_zoo.registry import ALL_REGISTRIES, describe
 
@@ -592,7 +592,7 @@ def command_list(arguments) -> int:
 
 
 def load_command_plugins(modules) -> None:
-    """Loads the installed `mtl_zoo.plugins` entry points and the `--import` modules.
+    """Loads the installed `mtl_zoo.utils.plugins` entry points and the `--import` modules.
 
     The current folder is searched after `sys.path` (as `python -m` would),
     so `--import my_zoo` finds `./my_zoo.py`.
@@ -604,7 +604,7 @@ def load_command_plugins(modules) -> None:
 
     >>> load_command_plugins(["my_package.my_zoo"])  # doctest: +SKIP
     """
-    from mtl_zoo.plugins import load_plugins
+    from mtl_zoo.utils.plugins import load_plugins
 
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.append(os.getcwd())
@@ -777,8 +777,8 @@ def _run_command(argv) -> int:
     arguments = build_parser().parse_args(argv)
     arguments.argv = list(sys.argv[1:] if argv is None else argv)
     configure_output(arguments.verbose)
-    from mtl_zoo.artifacts import ArtifactError
-    from mtl_zoo.distribute import DistributionError
+    from mtl_zoo.artifacts.writer import ArtifactError
+    from mtl_zoo.distribution.strategies import DistributionError
     from mtl_zoo.errors import (
         CheckpointError,
         DataError,
@@ -787,9 +787,9 @@ def _run_command(argv) -> int:
         RecipeError,
         TrainingDivergedError,
     )
-    from mtl_zoo.prediction import PredictionError
+    from mtl_zoo.artifacts.prediction import PredictionError
     from mtl_zoo.registry import RegistryError
-    from mtl_zoo.workers import WorkerError
+    from mtl_zoo.distribution.workers import WorkerError
 
     try:
         load_command_plugins(arguments.imports)

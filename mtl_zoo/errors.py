@@ -48,7 +48,7 @@ class DataError(ValueError):
 
 
 class PluginError(ValueError):
-    """A plugin module or entry point could not be imported (see `mtl_zoo.plugins`)."""
+    """A plugin module or entry point could not be imported (see `mtl_zoo.utils.plugins`)."""
 
 
 class InvalidLabelError(ValueError):

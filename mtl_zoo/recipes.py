@@ -371,10 +371,10 @@ class TrainingConfig(BaseModel):
     rate, 1 for unnamed tasks) and `adaptive_task_learning_rates` wrap the
     optimizer in `TaskLearningRates`; `gradient_conflicts` adds a
     `GradientConflictMonitor`.
-    `strategy` names the `tf.distribute` strategy (`mtl_zoo.distribute`);
+    `strategy` names the `tf.distribute` strategy (`mtl_zoo.distribution.strategies`);
     `batch_size` is the global batch, split across replicas.
     `mixed_precision` builds the model in `mixed_bfloat16` on CPU and TPU,
-    `mixed_float16` on GPU (`mtl_zoo.precision`). `mtl-zoo train` keeps a
+    `mixed_float16` on GPU (`mtl_zoo.distribution.precision`). `mtl-zoo train` keeps a
     checkpoint of the run at the end of every epoch and, with
     `checkpoint_every_n_steps`, every that many training steps too
     (`mtl_zoo.training.checkpoints`).

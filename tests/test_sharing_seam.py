@@ -7,7 +7,7 @@ import pytest
 from keras import ops
 
 from mtl_zoo import InputSpec, Task, build_model
-from mtl_zoo.auxiliary_loss import AuxiliaryLoss
+from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss
 from mtl_zoo.sharing.result import SharingResult
 from mtl_zoo.testing import check_model
 from mtl_zoo.trunks.vision import vision_conv

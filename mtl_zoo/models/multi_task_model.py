@@ -36,7 +36,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mtl_zoo.auxiliary_loss import auxiliary_loss_layers
+from mtl_zoo.layers.auxiliary_loss import auxiliary_loss_layers
 from mtl_zoo.balancers.base import Balancer
 from mtl_zoo.balancers.fixed import FixedWeights
 from mtl_zoo.balancers.gradient_math import gram_matrix

@@ -37,7 +37,7 @@ import math
 import keras
 from keras import ops
 
-from mtl_zoo.auxiliary_loss import AuxiliaryLoss
+from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss
 from mtl_zoo.errors import OptionError
 
 

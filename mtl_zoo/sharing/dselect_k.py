@@ -40,7 +40,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from mtl_zoo.auxiliary_loss import AuxiliaryLoss
+from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
 from mtl_zoo.sharing.experts import (

@@ -41,7 +41,7 @@ import math
 import keras
 from keras import ops
 
-from mtl_zoo.auxiliary_loss import AuxiliaryLoss
+from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
 from mtl_zoo.sharing.result import SharingResult, reports_feature_maps

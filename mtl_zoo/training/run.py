@@ -30,11 +30,11 @@ from mtl_zoo.models.builders import build_model
 from mtl_zoo.training.checkpoints import RunPosition
 from mtl_zoo.data.batching import EpochOrder, in_memory_batches
 from mtl_zoo.data.tables.files import recipe_data_source
-from mtl_zoo.distribute import strategy_record
+from mtl_zoo.distribution.strategies import strategy_record
 from mtl_zoo.training.divergence import StopOnNonFiniteLoss
 from mtl_zoo.errors import DataError, InvalidLabelError
 from mtl_zoo.training.monitoring import GradientConflictMonitor
-from mtl_zoo.precision import mixed_precision_policy, mixed_precision_scope
+from mtl_zoo.distribution.precision import mixed_precision_policy, mixed_precision_scope
 from mtl_zoo.recipes import builder_errors
 from mtl_zoo.registry import BALANCERS, TRUNKS
 
@@ -68,7 +68,7 @@ def build_model_from_recipe(recipe, adapt: bool = True, strategy=None):
     training split's features, never on the validation or test split.
     Everything (trunk, balancer, network) is created under `strategy`'s
     scope, so its variables are mirrored across the replicas, and with
-    `training.mixed_precision` in the mixed dtype policy (`mtl_zoo.precision`).
+    `training.mixed_precision` in the mixed dtype policy (`mtl_zoo.distribution.precision`).
 
     Args:
         recipe: `Recipe`. A validated recipe.
@@ -273,7 +273,7 @@ class TrainingResult:
             files to the run's artifact folder (e.g. the gradient-conflict
             heatmap). Defaults to none.
         distribution: dict. The strategy, replicas and workers it trained
-            on (`mtl_zoo.distribute.strategy_record`).
+            on (`mtl_zoo.distribution.strategies.strategy_record`).
         checkpoints: `RunCheckpoints` or None. The run's checkpoints, to
             remove once its artifact is written.
         epochs_trained: float or None. Epochs this process trained: all of
@@ -415,7 +415,7 @@ def train_recipe(recipe, callbacks=(), strategy=None, checkpoints=None) -> Train
         recipe: `Recipe`. A validated recipe.
         callbacks: list of Keras callbacks (e.g. progress printing).
         strategy: `tf.distribute.Strategy` or None. Builds and trains under
-            it (`mtl_zoo.distribute.make_strategy`). Defaults to the current
+            it (`mtl_zoo.distribution.strategies.make_strategy`). Defaults to the current
             (default) strategy.
         checkpoints: callable or None. `checkpoints(model)` returns the
             `RunCheckpoints` to save to and resume from. Defaults to None.

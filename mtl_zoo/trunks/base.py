@@ -10,7 +10,7 @@ A trunk may also own preprocessing layers in its stem (`Normalization`,
 its `adaptation` step sees the training split's features once, through
 `Trunk.adapt`, before the model is built. The adapted layers are part of the
 model, so a saved model takes raw values; vocabularies are kept in the layer
-configs (`mtl_zoo.trunks.lookups`), so they survive saving whatever the values.
+configs (`mtl_zoo.layers.lookups`), so they survive saving whatever the values.
 
 Example:
 

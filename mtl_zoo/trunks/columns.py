@@ -2,7 +2,7 @@
 
 Each column object owns the Keras preprocessing layer that must learn from
 the training split (`Normalization`, or a lookup or vectorization layer of
-`mtl_zoo.trunks.lookups`, whose vocabulary is saved exactly), adapts it with
+`mtl_zoo.layers.lookups`, whose vocabulary is saved exactly), adapts it with
 `column.adapt(batches)`, and adds the layers that turn one raw input into a
 float feature matrix with `column(tensor)`. The adapted layer is created once per column and reused
 by every network built from it; the trainable layers after it (embeddings)
@@ -41,8 +41,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mtl_zoo.trunks.lookups import ExactIntegerLookup, ExactStringLookup, ExactTextVectorization
-from mtl_zoo.names import layer_name
+from mtl_zoo.layers.lookups import ExactIntegerLookup, ExactStringLookup, ExactTextVectorization
+from mtl_zoo.utils.names import layer_name
 
 # === Layers ===
 

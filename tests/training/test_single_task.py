@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mtl_zoo.artifacts import count_parameters
+from mtl_zoo.artifacts.writer import count_parameters
 from mtl_zoo.cli import main
 from mtl_zoo.recipes import load_recipe
 from mtl_zoo.training.single_task import single_task_plan
@@ -142,5 +142,5 @@ def test_saved_models_readme_documents_the_single_task_fields(single_task_artifa
     from pathlib import Path
 
     metrics, _ = single_task_artifact
-    documented = (Path(__file__).resolve().parent.parent / "saved_models" / "README.md").read_text()
+    documented = (Path(__file__).resolve().parents[2] / "saved_models" / "README.md").read_text()
     assert not [key for key in metrics if f"`{key}`" not in documented]

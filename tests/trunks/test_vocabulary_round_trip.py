@@ -15,9 +15,9 @@ import tensorflow as tf
 
 import mtl_zoo
 from mtl_zoo import InputSpec, Task, build_model
-from mtl_zoo.export import export_saved_model
+from mtl_zoo.artifacts.saved_model import export_saved_model
 from mtl_zoo.trunks.features import features
-from mtl_zoo.trunks.lookups import ExactIntegerLookup, ExactStringLookup, ExactTextVectorization
+from mtl_zoo.layers.lookups import ExactIntegerLookup, ExactStringLookup, ExactTextVectorization
 from mtl_zoo.trunks.text import text
 
 LINE_BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]

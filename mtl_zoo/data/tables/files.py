@@ -32,7 +32,7 @@ their types; their nulls are missing.
 
 Column names may be spelled any way (`class`, `my col`, `größe`, `2nd`), except
 with "/"; the SavedModel's signatures take inputs under names that are valid
-there (see `mtl_zoo.export.serving_input_names`).
+there (see `mtl_zoo.artifacts.saved_model.serving_input_names`).
 
 Every file is read and every column checked when the source is made, so a
 wrong column name, a value that does not fit a column's type or a task's kind,

@@ -72,7 +72,7 @@ def test_recipe_tasks_without_class_names_take_the_tag_names_of_the_data_set(tmp
 
     from mtl_zoo.recipes import load_recipe
 
-    path = Path(__file__).resolve().parents[2] / "recipes" / "conll2003_hard.yaml"
+    path = Path(__file__).resolve().parents[3] / "recipes" / "conll2003_hard.yaml"
     recipe = load_recipe(path)
     assert {task.name: tuple(task.class_names) for task in recipe.tasks} == {
         "pos": tuple(conll.POS_TAGS), "chunks": tuple(conll.CHUNK_TAGS), "ner": tuple(conll.NER_TAGS)}

@@ -13,9 +13,9 @@ import tensorflow as tf
 
 import mtl_zoo
 from mtl_zoo.cli import main
-from mtl_zoo.model_card import example_request, instances_as_tensors
+from mtl_zoo.artifacts.model_card import example_request, instances_as_tensors
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TABLE_RECIPE = """
 name: card_penguins
 description: Species and sex of Palmer penguins.

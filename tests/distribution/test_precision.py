@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 
 from mtl_zoo import build_model
-from mtl_zoo.precision import mixed_precision_scope
+from mtl_zoo.distribution.precision import mixed_precision_scope
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.trunks.vision import vision_conv
 
-CONTRACT_FILE = Path(__file__).with_name("test_zoo_contract.py")
+CONTRACT_FILE = Path(__file__).resolve().parents[1] / "test_zoo_contract.py"
 REP_GRAD_ROWS = [("mgda", {"rep_grad": True}), ("pcgrad", {"rep_grad": True, "seed": 1})]
 
 

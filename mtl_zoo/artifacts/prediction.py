@@ -71,7 +71,7 @@ def prediction_columns(task: str, card: dict, values: np.ndarray) -> dict:
     Returns:
         Column name -> one value per row.
     """
-    from mtl_zoo.model_card import class_names
+    from mtl_zoo.artifacts.model_card import class_names
 
     values = np.asarray(values)
     names = class_names(card)

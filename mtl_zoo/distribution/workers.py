@@ -8,7 +8,7 @@ shown and only it writes the artifact; the others write their output to a
 log file. If any worker fails, the others are stopped at once and the run
 fails with one line naming the worker and the tail of its log, so a dead
 worker never leaves the rest waiting (their collectives also time out,
-`mtl_zoo.distribute.COLLECTIVE_TIMEOUT_SECONDS`).
+`mtl_zoo.distribution.strategies.COLLECTIVE_TIMEOUT_SECONDS`).
 
 On several hosts, start the same command on each with `TF_CONFIG` set by
 hand (see `cluster_config`) and no `--workers`.

@@ -19,7 +19,7 @@ Example:
 
 >>> import keras
 >>> from keras import ops
->>> from mtl_zoo.auxiliary_loss import AuxiliaryLoss
+>>> from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss
 >>> class MeanSquare(AuxiliaryLoss):
 ...     def compute_term(self, inputs):
 ...         return ops.mean(ops.square(inputs))

@@ -10,7 +10,7 @@ plain identifier (`age`, `user_id`); any other column name (`class`,
 `my col`, `größe`, `2nd`) is spelled as one there (`class_`, `my_col`,
 `grosse`, `input_2nd`), deterministically and without collisions.
 `serving_input_names(model)` maps each model input to its signature name;
-the model card records it (`mtl_zoo.artifacts.model_card`).
+the model card records it (`mtl_zoo.artifacts.writer.model_card`).
 
 Each endpoint is also an attribute of the loaded object, called with the
 same keyword arguments (`served.left_digit(image=images)`). TensorFlow
@@ -25,7 +25,7 @@ another dtype is refused by both.
 Example:
 
 >>> import numpy as np, tensorflow as tf
->>> from mtl_zoo.export import export_saved_model
+>>> from mtl_zoo.artifacts.saved_model import export_saved_model
 >>> export_saved_model(model, "/tmp/exported")  # doctest: +SKIP
 >>> served = tf.saved_model.load("/tmp/exported")  # doctest: +SKIP
 >>> served.signatures["left_digit"](image=tf.zeros((1, 12, 20, 1), "uint8"))  # doctest: +SKIP
@@ -36,7 +36,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from mtl_zoo.names import is_signature_name, signature_name
+from mtl_zoo.utils.names import is_signature_name, signature_name
 
 # The dtypes NumPy arrays usually come in (each refusal is one more trace per endpoint, so the rare ones are left out).
 _NUMPY_DTYPES = (tf.float32, tf.float64, tf.int32, tf.int64)

@@ -5,7 +5,7 @@ signature per task plus `serving_default`), `metrics.json` (test metrics,
 timing, the model card of inputs and outputs, versions and the resolved
 recipe), `MODEL_CARD.md` (how to call the SavedModel, with an example
 request), `round_trip_inputs.tfrecord` (rows that check `model.keras`
-against `saved_model/` later, see `mtl_zoo.round_trips`), `recipe.yaml`, `learning_curves.png`, `task_weights.png` (the
+against `saved_model/` later, see `mtl_zoo.artifacts.round_trips`), `recipe.yaml`, `learning_curves.png`, `task_weights.png` (the
 balancer's per-task weights over the epochs, also in `metrics.json` under
 `task_weights`) and, when the run recorded them, TensorBoard logs in
 `tensorboard/` and the gradient-conflict heatmap (`gradient_conflicts.png`).
@@ -20,7 +20,7 @@ one-line `ArtifactError`.
 
 Example:
 
->>> from mtl_zoo.artifacts import check_output_folder
+>>> from mtl_zoo.artifacts.writer import check_output_folder
 >>> check_output_folder("saved_models/does_not_exist_yet", overwrite=False)
 """
 
@@ -39,11 +39,11 @@ import numpy as np
 import tensorflow as tf
 import yaml
 
-from mtl_zoo.export import export_saved_model
-from mtl_zoo.model_card import write_model_card
+from mtl_zoo.artifacts.saved_model import export_saved_model
+from mtl_zoo.artifacts.model_card import write_model_card
 from mtl_zoo.training.learning_curves import plot_learning_curves, plot_task_weights
-from mtl_zoo.plugins import plugin_record
-from mtl_zoo.round_trips import SAMPLE_FILE, check_round_trips, round_trip_rows, write_sample
+from mtl_zoo.utils.plugins import plugin_record
+from mtl_zoo.artifacts.round_trips import SAMPLE_FILE, check_round_trips, round_trip_rows, write_sample
 
 MODEL_FILE = "model.keras"
 SAVED_MODEL_DIR = "saved_model"
@@ -82,7 +82,7 @@ def check_artifact_folder(folder) -> Path:
 
     >>> check_artifact_folder("no/such/folder")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    mtl_zoo.artifacts.ArtifactError: no/such/folder is not a trained artifact ...
+    mtl_zoo.artifacts.writer.ArtifactError: no/such/folder is not a trained artifact ...
     """
     folder = Path(folder)
     required = {MODEL_FILE: MODEL_FILE, f"{SAVED_MODEL_DIR}/": f"{SAVED_MODEL_DIR}/saved_model.pb",
@@ -134,7 +134,7 @@ def load_artifact_plugins(folder, trusted: bool = False) -> list:
             command line's `--trust-plugins`). Defaults to False.
 
     Returns:
-        The plugins loaded (see `mtl_zoo.plugins.LoadedPlugin`).
+        The plugins loaded (see `mtl_zoo.utils.plugins.LoadedPlugin`).
 
     Raises:
         PluginError: a recorded plugin is not loaded and not trusted, or is
@@ -147,7 +147,7 @@ def load_artifact_plugins(folder, trusted: bool = False) -> list:
     []
     """
     from mtl_zoo.errors import PluginError
-    from mtl_zoo.plugins import RECORD_FIELD, check_plugin_record, import_recorded_plugins, pending_plugins
+    from mtl_zoo.utils.plugins import RECORD_FIELD, check_plugin_record, import_recorded_plugins, pending_plugins
 
     path = Path(folder) / METRICS_FILE
     record = read_metrics(folder).get(RECORD_FIELD)
@@ -349,7 +349,7 @@ def model_card(model, recipe) -> dict:
     """
     from mtl_zoo.data.tables.files import recipe_data_source
 
-    from mtl_zoo.export import serving_input_names
+    from mtl_zoo.artifacts.saved_model import serving_input_names
 
     data_set = recipe_data_source(recipe)
     specs = data_set.inputs

@@ -6,7 +6,7 @@ import pytest
 from keras import ops
 
 from mtl_zoo import MultiTaskModel, Task
-from mtl_zoo.auxiliary_loss import AuxiliaryLoss
+from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss
 
 ACTIVITY = 0.3
 AUXILIARY = 0.5

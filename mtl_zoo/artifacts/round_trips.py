@@ -16,7 +16,7 @@ artifact whose two models disagree, on those rows and on the data they read.
 
 Example:
 
->>> from mtl_zoo.round_trips import CHECK_ROWS
+>>> from mtl_zoo.artifacts.round_trips import CHECK_ROWS
 >>> CHECK_ROWS
 2000
 """
@@ -39,14 +39,14 @@ _BUFFER_PER_ROW = 4
 
 
 def signature_input_names(model) -> dict:
-    """Model input name -> the name the SavedModel signatures give that input (`mtl_zoo.export.serving_input_names`).
+    """Model input name -> the name the SavedModel signatures give that input (`mtl_zoo.artifacts.saved_model.serving_input_names`).
 
     Example:
 
     >>> signature_input_names(model)  # doctest: +SKIP
     {'island': 'island', 'class': 'class_'}
     """
-    from mtl_zoo.export import serving_input_names
+    from mtl_zoo.artifacts.saved_model import serving_input_names
 
     return serving_input_names(model)
 
@@ -149,7 +149,7 @@ def check_round_trips(model, folder, rows, batch_size: int) -> dict:
     >>> check_round_trips(model, Path("run"), round_trip_rows(recipe)[0], 64)  # doctest: +SKIP
     {'keras': 0.0, 'saved_model': 0.0}
     """
-    from mtl_zoo.artifacts import MODEL_FILE, SAVED_MODEL_DIR, load_model
+    from mtl_zoo.artifacts.writer import MODEL_FILE, SAVED_MODEL_DIR, load_model
 
     folder = Path(folder)
     graph = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
@@ -193,7 +193,7 @@ def read_sample(path, model) -> dict:
     Raises:
         ArtifactError: the file is unreadable or does not fit the model.
     """
-    from mtl_zoo.artifacts import ArtifactError
+    from mtl_zoo.artifacts.writer import ArtifactError
 
     try:
         (record,) = list(tf.data.TFRecordDataset(str(path)).take(2))
@@ -262,7 +262,7 @@ def check_artifact_agreement(folder, model, batches=(), described: str = "") -> 
     >>> check_artifact_agreement("saved_models/penguins", model)  # doctest: +SKIP
     {'rows': 206, 'max_abs_difference': 0.0}
     """
-    from mtl_zoo.artifacts import ArtifactError, load_saved_model
+    from mtl_zoo.artifacts.writer import ArtifactError, load_saved_model
 
     folder = Path(folder)
     served = _served(load_saved_model(folder).signatures["serving_default"], signature_input_names(model))

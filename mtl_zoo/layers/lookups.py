@@ -26,7 +26,7 @@ trailing NUL character survives too. Models saved with Keras's own layers
 Example:
 
 >>> import numpy as np
->>> from mtl_zoo.trunks.lookups import ExactIntegerLookup, ExactStringLookup
+>>> from mtl_zoo.layers.lookups import ExactIntegerLookup, ExactStringLookup
 >>> codes = ExactIntegerLookup()
 >>> codes.adapt(np.array([-1, -1, 0, 7]))
 >>> codes.get_config()["vocabulary"][1:], codes(np.array([-1, 0, 5])).numpy().tolist()

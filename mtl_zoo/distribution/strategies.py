@@ -23,7 +23,7 @@ makes them from its flags; the library never calls it on its own.
 
 Example:
 
->>> from mtl_zoo.distribute import make_strategy, strategy_record
+>>> from mtl_zoo.distribution.strategies import make_strategy, strategy_record
 >>> strategy_record(make_strategy("default"))
 {'strategy': 'default', 'replicas': 1, 'workers': 1}
 """

@@ -5,7 +5,7 @@ import json
 import pytest
 import tensorflow as tf
 
-from mtl_zoo.distribute import is_chief, is_chief_task, num_workers
+from mtl_zoo.distribution.strategies import is_chief, is_chief_task, num_workers
 
 
 class ClusterMember(tf.distribute.MultiWorkerMirroredStrategy):

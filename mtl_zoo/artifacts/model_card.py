@@ -13,7 +13,7 @@ can send it.
 
 Example:
 
->>> from mtl_zoo.model_card import missing_value
+>>> from mtl_zoo.artifacts.model_card import missing_value
 >>> missing_value({"dtype": "float32", "feature_type": "numeric"})
 '`NaN`: the model fills in the training mean and marks the value missing'
 """
@@ -257,8 +257,8 @@ def write_model_card(folder, model, recipe, metrics: dict, rows) -> Path:
     >>> write_model_card(staging, result.model, recipe, metrics, rows)  # doctest: +SKIP
     PosixPath('.../MODEL_CARD.md')
     """
-    from mtl_zoo.artifacts import MODEL_CARD_FILE
-    from mtl_zoo.round_trips import signature_input_names
+    from mtl_zoo.artifacts.writer import MODEL_CARD_FILE
+    from mtl_zoo.artifacts.round_trips import signature_input_names
 
     names = [tensor.name for tensor in model.network.inputs]
     batch = next(iter(rows.batch(64).take(1)))

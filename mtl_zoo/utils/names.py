@@ -11,7 +11,7 @@ it and the SavedModel's signature arguments need other spellings:
 - `signature_name(column)`: a lower-case Python identifier that TensorFlow
   takes as a signature argument (TensorFlow lower-cases the arguments of a
   SavedModel's signatures, so `AwayTeam` is served as `awayteam`;
-  `mtl_zoo.export.serving_input_names` makes them unique among a model's
+  `mtl_zoo.artifacts.saved_model.serving_input_names` makes them unique among a model's
   inputs, so `class` and `Class` become `class_` and `class_2`).
 
 Example:

@@ -39,7 +39,7 @@ if __name__ == "__main__":  # before anything starts TensorFlow's devices
 GLOBAL_BATCH = 10  # 5 examples per replica
 NUM_EXAMPLES = 20  # 2 steps per epoch
 EPOCHS = 2
-CONTRACT_FILE = Path(__file__).with_name("test_zoo_contract.py")
+CONTRACT_FILE = Path(__file__).resolve().parents[1] / "test_zoo_contract.py"
 EXTRA_BALANCERS = [("sum_of_task_gradients", {}), ("mgda", {"rep_grad": True}), ("pcgrad", {"rep_grad": True})]
 # Balancer / scheme rows also compared as compiled graphs: loss weighting, a gradient balancer, an auxiliary loss.
 GRAPH_ROWS = ("balancer fixed {}", "balancer mgda {}", "sharing soft {'tie_weight': 0.01}")

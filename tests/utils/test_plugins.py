@@ -1,4 +1,4 @@
-"""Plugins: `--import` and the `mtl_zoo.plugins` entry points register components the command line can use."""
+"""Plugins: `--import` and the `mtl_zoo.utils.plugins` entry points register components the command line can use."""
 
 import json
 import os
@@ -11,7 +11,7 @@ import pytest
 
 from mtl_zoo.cli import main
 from mtl_zoo.errors import PluginError
-from mtl_zoo.plugins import import_recorded_plugins
+from mtl_zoo.utils.plugins import import_recorded_plugins
 
 PLUGIN = textwrap.dedent('''
     """A tiny dense trunk and a tiny data set of random images."""
@@ -69,7 +69,7 @@ def plugin_folders(tmp_path_factory):
     info = distributions / "zoo_extras-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-extras\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[mtl_zoo.plugins]\nextras = entry_point_plugin_under_test\n")
+    (info / "entry_points.txt").write_text("[mtl_zoo.utils.plugins]\nextras = entry_point_plugin_under_test\n")
     return modules, distributions
 
 
@@ -158,13 +158,13 @@ def test_a_file_path_is_refused_with_the_form_to_use(capsys):
 def test_a_broken_entry_point_names_itself_and_its_distribution(monkeypatch, capsys):
     import importlib.metadata
 
-    broken = importlib.metadata.EntryPoint("shiny", "shiny_zoo_that_is_gone:register", "mtl_zoo.plugins")
+    broken = importlib.metadata.EntryPoint("shiny", "shiny_zoo_that_is_gone:register", "mtl_zoo.utils.plugins")
     monkeypatch.setattr(importlib.metadata, "entry_points",
-                        lambda group=None: [broken] if group == "mtl_zoo.plugins" else [])
+                        lambda group=None: [broken] if group == "mtl_zoo.utils.plugins" else [])
     assert main(["list"]) == 2
     error = capsys.readouterr().err
     assert error == ("mtl-zoo: error: Plugin entry point 'shiny = shiny_zoo_that_is_gone:register' (group "
-                     "mtl_zoo.plugins) failed to load: ModuleNotFoundError: No module named "
+                     "mtl_zoo.utils.plugins) failed to load: ModuleNotFoundError: No module named "
                      "'shiny_zoo_that_is_gone'. Reinstall or uninstall the distribution that declares it.\n")
 
 
@@ -187,5 +187,5 @@ def test_help_still_answers_without_importing_tensorflow():
         assert "tensorflow" not in sys.modules and "zoo_plugin_under_test" not in sys.modules
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            cwd=Path(__file__).resolve().parent.parent)
+                            cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stderr[-3000:]

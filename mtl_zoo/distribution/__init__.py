@@ -1,0 +1,1 @@
+"""Distribution: strategies by name (`strategies.py`), local worker processes (`workers.py`), mixed precision (`precision.py`)."""

@@ -1,0 +1,1 @@
+"""Small helpers every floor may use: layer names (`names.py`) and plugins (`plugins.py`)."""
