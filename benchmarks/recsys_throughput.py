@@ -60,7 +60,7 @@ import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec  # noqa: E402
-from mtl_zoo.recipes import validate_recipe  # noqa: E402
+from mtl_zoo.recipes.validation import validate_recipe  # noqa: E402
 from mtl_zoo.registry import DATASETS  # noqa: E402
 from mtl_zoo.training.run import build_model_from_recipe, compile_model, load_split  # noqa: E402
 

@@ -68,7 +68,7 @@ def configurations(gpus: int) -> list:
 
 
 def recipe_batch_size(recipe: str, overrides: list) -> int:
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
 
     return load_recipe(recipe, overrides).training.batch_size
 

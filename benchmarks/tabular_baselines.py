@@ -62,7 +62,7 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from mtl_zoo.data.batching import materialize  # noqa: E402
 from mtl_zoo.data.tables.files import recipe_data_source  # noqa: E402
 from mtl_zoo.errors import DataError  # noqa: E402
-from mtl_zoo.recipes import load_recipe  # noqa: E402
+from mtl_zoo.recipes.loading import load_recipe  # noqa: E402
 from mtl_zoo.training.single_task import train_single_task_baselines  # noqa: E402
 from mtl_zoo.training.run import train_recipe  # noqa: E402
 

@@ -1,6 +1,6 @@
 """The `mtl-zoo` command line: train, evaluate, predict, export and list.
 
-Every command is a thin layer over the library: recipes (`mtl_zoo.recipes`),
+Every command is a thin layer over the library: recipes (`mtl_zoo.recipes.schema`),
 training (`mtl_zoo.training.run`) and artifacts (`mtl_zoo.artifacts.writer`). User
 mistakes print one line, `mtl-zoo: error: ...`, and exit with status 2.
 
@@ -121,7 +121,9 @@ def requested_strategy(arguments) -> str:
     """
     import yaml
 
-    from mtl_zoo.recipes import RecipeError, apply_overrides, resolve_recipe_path
+    from mtl_zoo.recipes.discovery import resolve_recipe_path
+    from mtl_zoo.recipes.overrides import apply_overrides
+    from mtl_zoo.errors import RecipeError
 
     if arguments.strategy:
         return arguments.strategy
@@ -168,7 +170,8 @@ def command_train(arguments) -> int:
     from mtl_zoo.training.checkpoints import RunCheckpoints, recipe_fingerprint
     from mtl_zoo.distribution.strategies import is_chief, make_strategy, strategy_record
     from mtl_zoo.training.progress import EpochProgress, format_metrics_table
-    from mtl_zoo.recipes import dump_recipe, load_recipe, wants_measured_groups
+    from mtl_zoo.recipes.loading import dump_recipe, load_recipe
+    from mtl_zoo.recipes.schema import wants_measured_groups
     from mtl_zoo.training.run import build_model_from_recipe, recipe_tasks, train_recipe
 
     strategy = make_strategy(strategy_name)  # first: a multi-worker strategy must precede every op
@@ -236,7 +239,7 @@ def command_train(arguments) -> int:
 
 def measure_groups(recipe, verbose: bool, say=print):
     """`model.groups: auto`: measures task affinity and returns `(recipe with the groups, TaskGrouping)`."""
-    from mtl_zoo.recipes import GroupingConfig
+    from mtl_zoo.recipes.schema import GroupingConfig
     from mtl_zoo.tuning.grouping import grouped_recipe
 
     settings = recipe.tuning.grouping if recipe.tuning else GroupingConfig()
@@ -311,7 +314,7 @@ def command_evaluate(arguments) -> int:
         load_artifact_plugins,
     )
     from mtl_zoo.training.progress import format_metrics_table
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training.run import load_split, metrics_by_task
 
@@ -364,7 +367,7 @@ def evaluate_on_file(arguments, folder: Path) -> int:
     from mtl_zoo.artifacts.writer import RECIPE_FILE, ArtifactError, load_artifact_model, saved_label_vocabularies
     from mtl_zoo.data.tables.files import EVALUATION_SPLIT, evaluation_data_source, label_columns
     from mtl_zoo.training.progress import format_metrics_table
-    from mtl_zoo.recipes import parse_recipe
+    from mtl_zoo.recipes.loading import parse_recipe
     from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training.run import load_split, metrics_by_task
 
@@ -458,7 +461,7 @@ def command_export(arguments) -> int:
 def check_on_test_split(folder: Path, model, verbose: bool) -> None:
     """Compares an artifact's `model.keras` (loaded as `model`) with `saved_model/` on its test split's first rows."""
     from mtl_zoo.artifacts.writer import RECIPE_FILE
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training.run import load_split
 
@@ -483,7 +486,7 @@ def command_predict(arguments) -> int:
         read_metrics
     from mtl_zoo.artifacts.prediction import PREDICT_BATCH_SIZE, check_output_path, check_reads_tables, predict_rows, preview, \
         table_rows, write_predictions
-    from mtl_zoo.recipes import parse_recipe
+    from mtl_zoo.recipes.loading import parse_recipe
     from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
 
     folder = check_artifact_folder(arguments.artifact)
@@ -561,7 +564,7 @@ def registry_listing() -> dict:
     An entry a plugin registered ends with `[plugin <module or entry point>]`.
     """
     from mtl_zoo.utils.plugins import entry_origins
-    from mtl_zoo.recipes import available_recipes
+    from mtl_zoo.recipes.discovery import available_recipes
     from mtl_zoo.registry import ALL_REGISTRIES, describe
 
     origins = entry_origins()

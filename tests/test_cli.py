@@ -407,7 +407,7 @@ def test_op_determinism_is_switched_on_by_the_command_line_not_by_train_recipe(t
         from tensorflow.python.framework import config
         from mtl_zoo.cli import main
         from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
-        from mtl_zoo.recipes import load_recipe
+        from mtl_zoo.recipes.loading import load_recipe
         from mtl_zoo.registry import DATASETS
         from mtl_zoo.training.run import train_recipe
 

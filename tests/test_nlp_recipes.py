@@ -13,7 +13,7 @@ import yaml
 
 from mtl_zoo.cli import main
 from mtl_zoo.data.datasets.conll2003 import SEQUENCE_LENGTH
-from mtl_zoo.recipes import load_recipe
+from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.registry import DATASETS
 from mtl_zoo.training.run import build_model_from_recipe, compile_model
 

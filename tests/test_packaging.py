@@ -64,7 +64,7 @@ def test_installed_wheel_lists_and_loads_recipes_by_name_outside_a_clone(wheel, 
         import contextlib, io, json
         import mtl_zoo
         from mtl_zoo.cli import main
-        from mtl_zoo.recipes import load_recipe
+        from mtl_zoo.recipes.loading import load_recipe
         listing = io.StringIO()
         with contextlib.redirect_stdout(listing):
             assert main(["list", "--json"]) == 0

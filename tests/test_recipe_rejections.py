@@ -221,7 +221,7 @@ def test_output_inside_a_file_is_refused(tmp_path, capsys, no_training):
 @pytest.fixture
 def fake_artifact(tmp_path):
     """A folder that looks like an artifact (resolved recipe, placeholder model, SavedModel and metrics files)."""
-    from mtl_zoo.recipes import dump_recipe, load_recipe
+    from mtl_zoo.recipes.loading import dump_recipe, load_recipe
 
     folder = tmp_path / "artifact"
     folder.mkdir()

@@ -6,7 +6,10 @@ import pytest
 import yaml
 
 from mtl_zoo.errors import RecipeError
-from mtl_zoo.recipes import apply_overrides, available_recipes, dump_recipe, load_recipe, validate_recipe
+from mtl_zoo.recipes.discovery import available_recipes
+from mtl_zoo.recipes.loading import dump_recipe, load_recipe
+from mtl_zoo.recipes.overrides import apply_overrides
+from mtl_zoo.recipes.validation import validate_recipe
 from mtl_zoo.training.run import build_model_from_recipe
 
 DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "multidigits_hard.yaml"

@@ -311,7 +311,7 @@ def resolved_recipe(recipe, model) -> dict:
             kind's default loss and metrics where the recipe named none).
 
     Returns:
-        A dict that `mtl_zoo.recipes.validate_recipe` accepts.
+        A dict that `mtl_zoo.recipes.validation.validate_recipe` accepts.
 
     Example:
 

@@ -8,7 +8,7 @@ runs all four, which is what `mtl-zoo train` does.
 
 Example:
 
->>> from mtl_zoo.recipes import load_recipe
+>>> from mtl_zoo.recipes.loading import load_recipe
 >>> from mtl_zoo.training.run import train_recipe
 >>> result = train_recipe(load_recipe("recipes/multidigits_hard.yaml", ["training.epochs=1"]))  # doctest: +SKIP
 >>> sorted(result.test_metrics)  # doctest: +SKIP
@@ -35,7 +35,7 @@ from mtl_zoo.training.divergence import StopOnNonFiniteLoss
 from mtl_zoo.errors import DataError, InvalidLabelError
 from mtl_zoo.training.monitoring import GradientConflictMonitor
 from mtl_zoo.distribution.precision import mixed_precision_policy, mixed_precision_scope
-from mtl_zoo.recipes import builder_errors
+from mtl_zoo.recipes.validation import builder_errors
 from mtl_zoo.registry import BALANCERS, TRUNKS
 
 

@@ -16,7 +16,7 @@ these baselines on each task's primary metric, the first one it names.
 
 Example:
 
->>> from mtl_zoo.recipes import load_recipe
+>>> from mtl_zoo.recipes.loading import load_recipe
 >>> from mtl_zoo.training.run import train_recipe
 >>> recipe = load_recipe("recipes/movielens_mmoe.yaml", ["training.epochs=1"])  # doctest: +SKIP
 >>> baselines = train_single_task_baselines(recipe)  # doctest: +SKIP
@@ -31,7 +31,7 @@ import dataclasses
 from typing import Callable, Optional
 
 from mtl_zoo.errors import RecipeError
-from mtl_zoo.recipes import validate_recipe
+from mtl_zoo.recipes.validation import validate_recipe
 from mtl_zoo.training.relative_performance import delta_m, relative_improvement
 
 FALLBACK_SHARING = "hard"

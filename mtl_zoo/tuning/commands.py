@@ -27,7 +27,7 @@ def command_tune(arguments) -> int:
                              requested_strategy, with_command_line_training)
     from mtl_zoo.distribution.strategies import make_strategy, split_cpu
     from mtl_zoo.training.progress import EpochProgress, format_metrics_table
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.training.run import recipe_tasks, train_recipe
     from mtl_zoo.tuning.hypermodel import RecipeHyperModel
     from mtl_zoo.tuning.results import format_trial_table
@@ -91,7 +91,7 @@ def command_group(arguments) -> int:
     import tensorflow as tf
 
     from mtl_zoo.cli import DEFAULT_OUTPUT_ROOT, check_output_argument, prepare_data
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.tuning.grouping import format_matrix, measure_task_grouping, write_grouping
 
     recipe = load_recipe(arguments.recipe, arguments.set)

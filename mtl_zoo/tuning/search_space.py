@@ -28,7 +28,7 @@ holds it, so the default hyperparameters rebuild the recipe.
 Example:
 
 >>> import keras_tuner
->>> from mtl_zoo.recipes import load_recipe
+>>> from mtl_zoo.recipes.loading import load_recipe
 >>> space = SearchSpace(load_recipe("recipes/multidigits_hard.yaml"))  # doctest: +SKIP
 >>> settings = space.declare(keras_tuner.HyperParameters())  # doctest: +SKIP
 >>> settings.sharing  # doctest: +SKIP
@@ -41,7 +41,7 @@ import dataclasses
 import inspect
 
 from mtl_zoo.errors import RecipeError
-from mtl_zoo.recipes import TuningRange
+from mtl_zoo.recipes.schema import TuningRange
 from mtl_zoo.registry import BALANCERS, SHARING_SCHEMES, TRUNKS
 
 DEFAULT_LOSS_WEIGHTS = TuningRange(min=0.1, max=10.0, sampling="log")

@@ -133,7 +133,7 @@ def test_train_compares_every_test_row_not_only_the_first_batch(tmp_path, capsys
 
 
 def test_the_check_rows_are_every_test_row_or_a_seeded_sample_from_every_split(penguins):
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.artifacts.round_trips import CHECK_ROWS, round_trip_rows
 
     folder, artifact = penguins

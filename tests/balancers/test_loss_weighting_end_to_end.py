@@ -19,7 +19,7 @@ import pytest
 
 from mtl_zoo.cli import main
 from mtl_zoo.models.multi_task_model import MultiTaskModel
-from mtl_zoo.recipes import load_recipe
+from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.tasks.task import Task
 from mtl_zoo.training.run import build_model_from_recipe, load_split

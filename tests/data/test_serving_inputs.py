@@ -10,7 +10,7 @@ import yaml
 from mtl_zoo.artifacts.writer import load_model
 from mtl_zoo.data.tables.files import recipe_data_source
 from mtl_zoo.artifacts.saved_model import export_saved_model, serving_input_names
-from mtl_zoo.recipes import load_recipe
+from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.training.run import train_recipe
 
 # Palmer penguins with their feature columns renamed the way real tables name them.

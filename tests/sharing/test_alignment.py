@@ -145,7 +145,7 @@ def test_several_pairs_each_get_their_own_term():
 
 def test_recipes_and_build_model_take_feature_alignment_with_any_scheme(tmp_path):
     """`model.feature_alignment` in a recipe reaches build_network; a projection passes the contract."""
-    from mtl_zoo.recipes import validate_recipe
+    from mtl_zoo.recipes.validation import validate_recipe
     from mtl_zoo.training.run import build_model_from_recipe
 
     recipe = validate_recipe({

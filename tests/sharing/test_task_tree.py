@@ -9,7 +9,7 @@ import yaml
 from mtl_zoo import InputSpec, Task, build_model, build_network
 from mtl_zoo.cli import main
 from mtl_zoo.errors import OptionError, RecipeError
-from mtl_zoo.recipes import validate_recipe
+from mtl_zoo.recipes.validation import validate_recipe
 from mtl_zoo.training.run import build_model_from_recipe
 from mtl_zoo.trunks.vision import vision_conv
 

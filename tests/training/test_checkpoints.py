@@ -18,7 +18,7 @@ import pytest
 
 from mtl_zoo.training.checkpoints import STATE_FILE, RunCheckpoints, recipe_fingerprint
 from mtl_zoo.errors import CheckpointError, TrainingDivergedError
-from mtl_zoo.recipes import dump_recipe, load_recipe
+from mtl_zoo.recipes.loading import dump_recipe, load_recipe
 from mtl_zoo.training.run import train_recipe
 
 NUM_ROWS = 12000
@@ -117,7 +117,7 @@ def test_a_run_killed_mid_epoch_resumes_and_matches_an_uninterrupted_run(tmp_pat
 KILLED_RUN = """
 import sys
 from mtl_zoo.training.checkpoints import RunCheckpoints
-from mtl_zoo.recipes import load_recipe
+from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.training.run import train_recipe
 train_recipe(load_recipe(sys.argv[1]), checkpoints=lambda model: RunCheckpoints(sys.argv[2], model, "dwa"))
 """

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.errors import DataError
-from mtl_zoo.recipes import validate_recipe
+from mtl_zoo.recipes.validation import validate_recipe
 from mtl_zoo.registry import DATASETS
 from mtl_zoo.training.run import train_recipe
 

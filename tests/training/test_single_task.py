@@ -11,7 +11,7 @@ import yaml
 
 from mtl_zoo.artifacts.writer import count_parameters
 from mtl_zoo.cli import main
-from mtl_zoo.recipes import load_recipe
+from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.training.single_task import single_task_plan
 from mtl_zoo.training.run import build_model_from_recipe
 

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from mtl_zoo.cli import main
-from mtl_zoo.recipes import load_recipe
+from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.tuning.grouping import cluster_tasks, grouped_recipe, measure_task_grouping
 
 

@@ -3,7 +3,7 @@
 import keras_tuner
 import pytest
 
-from mtl_zoo.recipes import load_recipe
+from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.registry import BALANCERS, SHARING_SCHEMES
 from mtl_zoo.tuning.hypermodel import RecipeHyperModel
 

@@ -94,7 +94,7 @@ def test_resume_needs_a_search_and_a_new_search_an_empty_folder(tmp_path, capsys
 @pytest.mark.slow
 def test_hyperband_search_runs_on_a_csv_recipe(synthetic_recipe_path, tmp_path):
     """Hyperband sets each trial's epochs itself; the other oracles only propose values (random is tested above)."""
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.tuning.search import run_search
 
     recipe = load_recipe(synthetic_recipe_path, ["tuning={space: {sharing: [hard, mmoe], balancer: fixed}}",

@@ -4,7 +4,7 @@ import keras_tuner
 import pytest
 
 from mtl_zoo.errors import RecipeError
-from mtl_zoo.recipes import load_recipe
+from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.tuning.search_space import SearchSpace
 
 RECIPE = "recipes/multidigits_hard.yaml"

@@ -28,7 +28,7 @@ def test_a_short_search_prints_reasons_and_no_raw_errors_or_retracing_warnings(s
 
 def test_a_failed_trial_ends_the_search_in_one_line(synthetic_recipe_path, tmp_path):
     from mtl_zoo.errors import DataError, RecipeError
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.tuning.hypermodel import RecipeHyperModel
     from mtl_zoo.tuning.search import run_search
 

@@ -45,7 +45,7 @@ Example:
 
 >>> import tempfile, pandas as pd
 >>> from pathlib import Path
->>> from mtl_zoo.recipes import DataConfig
+>>> from mtl_zoo.recipes.schema import DataConfig
 >>> folder = Path(tempfile.mkdtemp())
 >>> pd.DataFrame({"age": [31, 45, 27, 52], "city": ["Oslo", "Rome", "Oslo", "Lima"],
 ...               "bought": ["no", "yes", None, "yes"],
@@ -600,7 +600,7 @@ def recipe_data_source(recipe) -> DataSource:
 
     Example:
 
-    >>> from mtl_zoo.recipes import load_recipe
+    >>> from mtl_zoo.recipes.loading import load_recipe
     >>> recipe_data_source(load_recipe("recipes/multidigits_hard.yaml")).name
     'multi_digits'
     """

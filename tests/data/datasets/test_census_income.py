@@ -111,7 +111,7 @@ def test_the_recipe_trains_on_the_written_files(census_dir):
                        "--set", f"data.data_dir={folder / 'nowhere'}"])
     assert status == 2 and "census-income.data not found" in errors.getvalue()
 
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.training.run import train_recipe
 
     recipe = load_recipe("census_income_mmoe", [f"data.data_dir={folder}", "training.epochs=1"])

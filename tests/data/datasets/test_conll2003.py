@@ -70,7 +70,7 @@ def test_recipe_tasks_without_class_names_take_the_tag_names_of_the_data_set(tmp
     import yaml
     from tensorflow_datasets.core.dataset_builders.conll import conll_dataset_builder_utils as conll
 
-    from mtl_zoo.recipes import load_recipe
+    from mtl_zoo.recipes.loading import load_recipe
 
     path = Path(__file__).resolve().parents[3] / "recipes" / "conll2003_hard.yaml"
     recipe = load_recipe(path)

@@ -11,7 +11,9 @@ import yaml
 from mtl_zoo.models.builders import build_model
 from mtl_zoo.data.tables.files import LabelColumn, file_data_source, recipe_data_source
 from mtl_zoo.errors import DataError, RecipeError
-from mtl_zoo.recipes import DataConfig, load_recipe, validate_recipe
+from mtl_zoo.recipes.loading import load_recipe
+from mtl_zoo.recipes.schema import DataConfig
+from mtl_zoo.recipes.validation import validate_recipe
 from mtl_zoo.tasks.task import Task
 from mtl_zoo.trunks.base import Trunk
 

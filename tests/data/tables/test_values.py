@@ -7,7 +7,8 @@ import yaml
 
 from mtl_zoo.data.tables.files import LabelColumn, evaluation_data_source, file_data_source
 from mtl_zoo.errors import DataError
-from mtl_zoo.recipes import DataConfig, load_recipe
+from mtl_zoo.recipes.loading import load_recipe
+from mtl_zoo.recipes.schema import DataConfig
 
 # Cells pandas would turn into blanks or numbers by default; a categorical, id or text column keeps them.
 WRITTEN = ["NA", "None", "null", "NaN", "007", "", "n/a", "Oslo"]

@@ -114,7 +114,7 @@ def test_mtan_feeds_the_decoder_its_attended_maps_and_mmoe_is_refused_by_name():
 
 
 def test_recipe_task_section_takes_output_size():
-    from mtl_zoo.recipes import TaskConfig
+    from mtl_zoo.recipes.schema import TaskConfig
 
     config = TaskConfig.model_validate({"name": "mask", "kind": "segmentation", "classes": 3, "output_size": [6, 4]})
     assert config.to_task().output_size == (6, 4)

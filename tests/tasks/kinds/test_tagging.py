@@ -124,7 +124,7 @@ def test_class_names_default_metrics_and_config():
 
 
 def test_recipe_task_section_takes_class_names():
-    from mtl_zoo.recipes import TaskConfig
+    from mtl_zoo.recipes.schema import TaskConfig
 
     config = TaskConfig.model_validate({"name": "ner", "kind": "tagging", "classes": 5, "class_names": TAGS})
     assert config.to_task().class_names == tuple(TAGS)
