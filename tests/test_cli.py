@@ -328,7 +328,7 @@ def test_help_and_version_answer_without_importing_tensorflow():
 
 
 def test_verbose_is_accepted_before_and_after_the_command():
-    from mtl_zoo.cli import build_parser
+    from mtl_zoo.cli.parser import build_parser
 
     parser = build_parser()
     assert parser.parse_args(["--verbose", "list"]).verbose is True

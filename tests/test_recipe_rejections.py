@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from mtl_zoo import cli
+from mtl_zoo.cli import parser as cli_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 RECIPE = ROOT / "recipes" / "multidigits_hard.yaml"
@@ -87,7 +88,7 @@ def no_training(monkeypatch):
         return fail
 
     monkeypatch.setattr(DataSource, "load_split", reached("data loading"))
-    monkeypatch.setattr("mtl_zoo.cli.prepare_data", reached("data preparation"))
+    monkeypatch.setattr("mtl_zoo.cli.train.prepare_data", reached("data preparation"))
     monkeypatch.setattr("mtl_zoo.training.run.train_recipe", reached("train_recipe"))
 
 
@@ -251,7 +252,7 @@ def test_interrupt_during_start_up_is_one_line(monkeypatch, capsys):
     def interrupted():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "build_parser", interrupted)
+    monkeypatch.setattr(cli_parser, "build_parser", interrupted)
     try:
         status = cli.main(["list"])
     except KeyboardInterrupt:

@@ -7,7 +7,7 @@ line can train, list, evaluate and export them:
 - `mtl-zoo --import my_package.my_zoo train my_recipe.yaml` imports the module
   before the command runs (`--import` is repeatable);
 - an installed distribution can declare an entry point in the group
-  `mtl_zoo.utils.plugins`; every such entry point is loaded before each command.
+  `mtl_zoo.plugins`; every such entry point is loaded before each command.
   Its value names a module (`my_zoo = my_package.my_zoo`), or a function
   called with no arguments after its module is imported
   (`my_zoo = my_package.my_zoo:register`).
@@ -42,7 +42,7 @@ from typing import Iterable, Optional
 
 from mtl_zoo.errors import PluginError
 
-ENTRY_POINT_GROUP = "mtl_zoo.utils.plugins"
+ENTRY_POINT_GROUP = "mtl_zoo.plugins"
 RECORD_FIELD = "plugins"
 
 
@@ -52,7 +52,7 @@ class LoadedPlugin:
 
     Args:
         kind: str. "module" (imported by name, e.g. `--import`) or
-            "entry_point" (from the `mtl_zoo.utils.plugins` entry-point group).
+            "entry_point" (from the `mtl_zoo.plugins` entry-point group).
         name: str. The module name, or the entry point's name.
         value: str. What was imported: the module name, or the entry
             point's value (`module` or `module:function`).
@@ -152,7 +152,7 @@ def _distribution_name(entry_point) -> str:
 
 
 def load_entry_point(entry_point, needed_by: Optional[str] = None) -> LoadedPlugin:
-    """Loads one `mtl_zoo.utils.plugins` entry point (a module, or a function then called) and records it.
+    """Loads one `mtl_zoo.plugins` entry point (a module, or a function then called) and records it.
 
     Args:
         entry_point: `importlib.metadata.EntryPoint`.
@@ -183,17 +183,17 @@ def load_entry_point(entry_point, needed_by: Optional[str] = None) -> LoadedPlug
 
 
 def installed_entry_points() -> list:
-    """The installed entry points of the group `mtl_zoo.utils.plugins`, sorted by name."""
+    """The installed entry points of the group `mtl_zoo.plugins`, sorted by name."""
     return sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda point: point.name)
 
 
 def load_plugins(modules: Iterable[str] = (), entry_points: bool = True) -> list[LoadedPlugin]:
-    """Loads the installed `mtl_zoo.utils.plugins` entry points, then imports `modules`.
+    """Loads the installed `mtl_zoo.plugins` entry points, then imports `modules`.
 
     Args:
         modules: list of str. Dotted module names (the `--import` options).
         entry_points: bool. Load every installed entry point of the group
-            `mtl_zoo.utils.plugins`. Defaults to True.
+            `mtl_zoo.plugins`. Defaults to True.
 
     Returns:
         The plugins loaded by this call, in order.

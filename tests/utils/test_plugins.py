@@ -1,4 +1,4 @@
-"""Plugins: `--import` and the `mtl_zoo.utils.plugins` entry points register components the command line can use."""
+"""Plugins: `--import` and the `mtl_zoo.plugins` entry points register components the command line can use."""
 
 import json
 import os
@@ -69,7 +69,7 @@ def plugin_folders(tmp_path_factory):
     info = distributions / "zoo_extras-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: zoo-extras\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[mtl_zoo.utils.plugins]\nextras = entry_point_plugin_under_test\n")
+    (info / "entry_points.txt").write_text("[mtl_zoo.plugins]\nextras = entry_point_plugin_under_test\n")
     return modules, distributions
 
 
@@ -158,13 +158,13 @@ def test_a_file_path_is_refused_with_the_form_to_use(capsys):
 def test_a_broken_entry_point_names_itself_and_its_distribution(monkeypatch, capsys):
     import importlib.metadata
 
-    broken = importlib.metadata.EntryPoint("shiny", "shiny_zoo_that_is_gone:register", "mtl_zoo.utils.plugins")
+    broken = importlib.metadata.EntryPoint("shiny", "shiny_zoo_that_is_gone:register", "mtl_zoo.plugins")
     monkeypatch.setattr(importlib.metadata, "entry_points",
-                        lambda group=None: [broken] if group == "mtl_zoo.utils.plugins" else [])
+                        lambda group=None: [broken] if group == "mtl_zoo.plugins" else [])
     assert main(["list"]) == 2
     error = capsys.readouterr().err
     assert error == ("mtl-zoo: error: Plugin entry point 'shiny = shiny_zoo_that_is_gone:register' (group "
-                     "mtl_zoo.utils.plugins) failed to load: ModuleNotFoundError: No module named "
+                     "mtl_zoo.plugins) failed to load: ModuleNotFoundError: No module named "
                      "'shiny_zoo_that_is_gone'. Reinstall or uninstall the distribution that declares it.\n")
 
 

@@ -48,7 +48,7 @@ def test_a_new_kind_is_one_task_kind_and_a_registry_entry(count_kind):
 
 
 def test_every_kind_is_listed_with_its_description():
-    from mtl_zoo.cli import registry_listing
+    from mtl_zoo.cli.list import registry_listing
 
     listing = registry_listing()["task_kinds"]
     assert set(NEW_KINDS) <= set(listing)

@@ -1,18 +1,17 @@
-"""The `mtl-zoo tune` and `mtl-zoo group` commands (the command line's parsers live in `mtl_zoo.cli`).
+"""`mtl-zoo tune`: search a recipe's hyperparameters with KerasTuner, then train and export the best.
 
 Example:
 
     mtl-zoo tune recipes/multidigits_hard.yaml --tuner random --max-trials 3 --output saved_models/tuned
     mtl-zoo tune recipes/multidigits_hard.yaml --max-trials 6 --output saved_models/tuned --resume
-    mtl-zoo group recipes/multidigits_task_tree.yaml --output groups/
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+
 DEFAULT_TUNE_SUFFIX = "_tuned"
-DEFAULT_GROUP_SUFFIX = "_groups"
 
 
 def command_tune(arguments) -> int:
@@ -23,8 +22,14 @@ def command_tune(arguments) -> int:
     import keras
     import tensorflow as tf
 
-    from mtl_zoo.cli import (DEFAULT_OUTPUT_ROOT, CommandLineError, check_output_argument, prepare_data,
-                             requested_strategy, with_command_line_training)
+    from mtl_zoo.cli.common import (
+        DEFAULT_OUTPUT_ROOT,
+        CommandLineError,
+        check_output_argument,
+        prepare_data,
+        requested_strategy,
+        with_command_line_training,
+    )
     from mtl_zoo.distribution.strategies import make_strategy, split_cpu
     from mtl_zoo.training.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes.loading import load_recipe
@@ -84,32 +89,3 @@ def format_objective(objective) -> str:
     """The objective in words, e.g. `mean of left_digit accuracy (max), right_digit accuracy (max)`."""
     terms = ", ".join(f"{task} {metric} ({objective.directions()[task]})" for task, metric in objective.metrics.items())
     return f"Δm vs single-task baselines on {terms}" if objective.uses_delta_m else f"weighted mean of {terms}"
-
-
-def command_group(arguments) -> int:
-    """Trains a recipe briefly, measures task affinity, clusters the tasks and writes task_tree groups."""
-    import tensorflow as tf
-
-    from mtl_zoo.cli import DEFAULT_OUTPUT_ROOT, check_output_argument, prepare_data
-    from mtl_zoo.recipes.loading import load_recipe
-    from mtl_zoo.tuning.grouping import format_matrix, measure_task_grouping, write_grouping
-
-    recipe = load_recipe(arguments.recipe, arguments.set)
-    output = check_output_argument(arguments.output or Path(DEFAULT_OUTPUT_ROOT) / f"{recipe.name}{DEFAULT_GROUP_SUFFIX}")
-    if recipe.training.deterministic:
-        tf.config.experimental.enable_op_determinism()
-    print(f"Measuring task affinity of '{recipe.name}' ({len(recipe.tasks)} tasks, {arguments.steps} training steps, "
-          f"every {arguments.every_n_steps}) -> {output}", flush=True)
-    prepare_data(recipe, recipe.data.train_split, arguments.verbose)
-    grouping = measure_task_grouping(recipe, steps=arguments.steps, every_n_steps=arguments.every_n_steps,
-                                     threshold=arguments.threshold, num_groups=arguments.num_groups)
-    print("\nLookahead affinity (row i stepped on, column j affected: 1 - L_j after / L_j before):")
-    print(format_matrix(grouping.affinity, grouping.task_names))
-    print("\nGradient cosine similarity on the shared variables:")
-    print(format_matrix(grouping.cosine, grouping.task_names))
-    rule = (f"cut into {arguments.num_groups} groups" if arguments.num_groups
-            else f"merged while above {arguments.threshold}")
-    print(f"\nGroups (average linkage on the symmetric affinity, {rule}): {grouping.groups}")
-    paths = write_grouping(grouping, recipe, output)
-    print(f"Wrote {', '.join(str(path) for path in paths)}")
-    return 0
