@@ -39,14 +39,13 @@ from keras import ops
 from mtl_zoo.layers.auxiliary_loss import auxiliary_loss_layers
 from mtl_zoo.balancers.base import Balancer
 from mtl_zoo.balancers.fixed import FixedWeights
-from mtl_zoo.balancers.gradient_math import gram_matrix
 from mtl_zoo.optimizers.task_learning_rates import TaskLearningRates
 from mtl_zoo.tasks.label_checks import InvalidLabelCounts, check_labels_after
 from mtl_zoo.models.objective import ObjectiveMean, balanced_objective
-from mtl_zoo.models.reduction import global_masked_shares, global_sum, replica_share
+from mtl_zoo.models.reduction import global_masked_shares, global_sum
 from mtl_zoo.registry import BALANCERS
 from mtl_zoo.models.sharing_map import format_sharing_table, variable_task_map
-from mtl_zoo.balancers.task_gradients import RepresentationSplit, split_direction, task_gradient_matrix
+from mtl_zoo.models.update_rules import update_rule_for
 from mtl_zoo.tasks.losses import masked_task_loss_terms
 from mtl_zoo.tasks.metrics import make_task_metrics, update_task_metrics
 from mtl_zoo.tasks.task import Task, check_unique_names
@@ -185,9 +184,9 @@ class MultiTaskModel(keras.Model):
         self.network = network
         self.balancer = resolve_balancer(balancer)
         self.balancer.build_for_tasks(self.tasks)
-        # Encoder and decoder around the shared representation (a dataclass: Keras does not track
-        # them, so the network's layers are saved once).
-        self._split = RepresentationSplit.of(network) if self.balancer.rep_grad else None
+        # How a training step turns the task losses into an update (a plain object: Keras does not
+        # track the encoder and decoder a `rep_grad` rule holds, so the network's layers are saved once).
+        self._update_rule = update_rule_for(self.balancer, network)
         # === Metrics ===
         self.total_loss_tracker = ObjectiveMean(len(self.tasks), name="loss")
         self.task_loss_trackers = [keras.metrics.Mean(name=f"{name}_loss") for name in self.task_names]
@@ -439,117 +438,12 @@ class MultiTaskModel(keras.Model):
     # === Training and evaluation steps ===
 
     def train_step(self, data):
-        if self.balancer.rep_grad:
-            return self._representation_gradient_train_step(data)
-        if self.balancer.uses_task_gradients:
-            return self._task_gradient_train_step(data)
-        with tf.GradientTape() as tape:
-            step = self._forward(data, training=True)
-            scaled = self.optimizer.scale_loss(replica_share(step.objective + step.extra_loss))
-        variables = self.trainable_variables
-        gradients = tape.gradient(scaled, variables)
-        self.optimizer.apply(gradients, variables)
-        return self._update_metrics(step)
-
-    def _task_gradient_train_step(self, data):
-        """One step of a gradient balancer: shared variables follow `balancer.aggregate`.
-
-        Per-task gradients of the shared variables are taken of this
-        replica's shares of the task losses and summed over replicas, so the
-        balancer sees the global per-task gradients; every private variable
-        gets its own task's gradient (plus any auxiliary terms). A network
-        without shared variables trains each task on its own gradient.
-        """
-        shared, private = self._shared_and_private_variables()
-        with tf.GradientTape(persistent=True) as tape:
-            step = self._forward(data, training=True)
-            scale = self._loss_scale()
-            weighted_shares = [share * scale for share in step.losses.separate_shares(self._loss_weights)]
-            private_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss) * scale
-        if shared:
-            matrix = global_sum(
-                task_gradient_matrix(tape, weighted_shares, shared, method=self.balancer.task_gradient_method)
-            ) / scale  # the balancer sees the true per-task gradients
-            direction = self.balancer.aggregate(matrix)
-            step.task_weights = self.balancer.implied_weights(matrix, direction)
-            gradients = split_direction(replica_share(direction) * scale, shared)  # the optimizer unscales
-            if self.losses:
-                extra = tape.gradient(replica_share(step.extra_loss) * scale, shared)
-                gradients = [g if e is None else g + e for g, e in zip(gradients, extra)]
-        else:  # no variable serves two tasks (e.g. soft sharing): each task's own gradient, nothing to balance
-            step.task_weights = self._loss_weights
-            gradients = []
-        gradients += tape.gradient(private_objective, private)
-        del tape
-        pairs = [(g, v) for g, v in zip(gradients, shared + private) if g is not None]
-        self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
-        return self._update_metrics(step)
-
-    def _representation_gradient_train_step(self, data):
-        """One step of a gradient balancer with `rep_grad`: task weights from representation gradients.
-
-        Each task's gradient with respect to the shared representation (of
-        this replica's share of its weighted loss, `[batch, ...]` per task)
-        gives this replica's part of their Gram matrix; summed over
-        replicas, it gives the balancer's task weights `w`. The layers
-        before the representation follow `sum_t w_t grad L_t` (one backward
-        pass from the representation, seeded with `sum_t w_t dL_t/dz`); the
-        layers after it follow each task's own gradient, as without
-        `rep_grad` (Sener & Koltun 2018, Algorithm 2).
-        """
-        split = self._split
-        state = {}
-
-        def predict(features):
-            state["representation"] = split.encoder(features, training=True)
-            return split.decoder(state["representation"], training=True)
-
-        with tf.GradientTape(persistent=True) as tape:
-            step = self._forward(data, training=True, predict=predict)
-            scale = self._loss_scale()
-            weighted_shares = [share * scale for share in step.losses.separate_shares(self._loss_weights)]
-            after_objective = ops.sum(ops.stack(weighted_shares)) + replica_share(step.extra_loss) * scale
-        representation = state["representation"]
-        rows = task_gradient_matrix(tape, weighted_shares, [representation], method=self.balancer.task_gradient_method)
-        # Weights from the true (unscaled) gradients; the seed keeps the scale, which the optimizer removes.
-        weights = self.balancer.representation_weights(global_sum(gram_matrix(rows / scale)))
-        step.task_weights = weights
-        seed = tf.reshape(tf.linalg.matvec(rows, weights, transpose_a=True), tf.shape(representation))
-        before = split.encoder.trainable_variables
-        known = {id(variable) for variable in before}
-        after = [variable for variable in self.trainable_variables if id(variable) not in known]
-        gradients = tape.gradient(representation, before, output_gradients=tf.cast(seed, representation.dtype))
-        if self.losses:
-            extra = tape.gradient(replica_share(step.extra_loss) * scale, before)
-            gradients = [e if g is None else g if e is None else g + e for g, e in zip(gradients, extra)]
-        gradients += tape.gradient(after_objective, after)
-        del tape
-        pairs = [(g, v) for g, v in zip(gradients, before + after) if g is not None]
-        self.optimizer.apply([g for g, _ in pairs], [v for _, v in pairs])
-        return self._update_metrics(step)
-
-    def _loss_scale(self):
-        """The factor the optimizer scales losses by: the dynamic loss scale under `mixed_float16`, else 1.
-
-        Gradient balancers differentiate each task's loss separately, so
-        they scale each one by this factor (keeping float16 gradients from
-        underflowing), hand the balancer the unscaled per-task gradients,
-        and give the optimizer the scaled combined gradients, which its
-        `apply` unscales (and skips, lowering the scale, when not finite).
-        """
-        return ops.cast(self.optimizer.scale_loss(ops.ones((), "float32")), "float32")
+        """One training step, by the update rule the balancer chose (`mtl_zoo.models.update_rules`)."""
+        return self._update_rule.train_step(self, data)
 
     @property
     def _loss_weights(self):
         return ops.convert_to_tensor([task.loss_weight for task in self.tasks], "float32")
-
-    def _shared_and_private_variables(self):
-        """Trainable variables used by 2+ tasks, and all the others."""
-        mapping = self.variable_tasks
-        shared, private = [], []
-        for variable in self.trainable_variables:
-            (shared if len(mapping.get(variable.path, ())) > 1 else private).append(variable)
-        return shared, private
 
     def test_step(self, data):
         return self._update_metrics(self._forward(data, training=False))
@@ -557,8 +451,7 @@ class MultiTaskModel(keras.Model):
     def make_train_function(self, force=False):
         if self.train_function is not None and not force:
             return self.train_function
-        if self.balancer.uses_task_gradients:
-            self.variable_tasks  # noqa: B018  (computed eagerly, before tracing)
+        self._update_rule.prepare(self)
         super().make_train_function(force)
         self.train_function = check_labels_after(self.train_function, self.invalid_label_counts)
         return self.train_function
