@@ -36,7 +36,7 @@ _PUBLIC_NAMES = {
     "build_model": "mtl_zoo.models.builders",
     "build_network": "mtl_zoo.models.builders",
     "export_saved_model": "mtl_zoo.artifacts.saved_model",
-    "load_model": "mtl_zoo.artifacts.writer",
+    "load_model": "mtl_zoo.artifacts.folder",
 }
 
 # Importing these registers every built-in component and Keras class.

@@ -21,7 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mtl_zoo.artifacts.writer import max_abs_difference
+from mtl_zoo.artifacts.folder import max_abs_difference
 from mtl_zoo.artifacts.saved_model import export_saved_model
 
 TOLERANCE = 1e-5

@@ -257,7 +257,7 @@ def write_model_card(folder, model, recipe, metrics: dict, rows) -> Path:
     >>> write_model_card(staging, result.model, recipe, metrics, rows)  # doctest: +SKIP
     PosixPath('.../MODEL_CARD.md')
     """
-    from mtl_zoo.artifacts.writer import MODEL_CARD_FILE
+    from mtl_zoo.artifacts.folder import MODEL_CARD_FILE
     from mtl_zoo.artifacts.round_trips import signature_input_names
 
     names = [tensor.name for tensor in model.network.inputs]

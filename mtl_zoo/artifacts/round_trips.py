@@ -149,7 +149,7 @@ def check_round_trips(model, folder, rows, batch_size: int) -> dict:
     >>> check_round_trips(model, Path("run"), round_trip_rows(recipe)[0], 64)  # doctest: +SKIP
     {'keras': 0.0, 'saved_model': 0.0}
     """
-    from mtl_zoo.artifacts.writer import MODEL_FILE, SAVED_MODEL_DIR, load_model
+    from mtl_zoo.artifacts.folder import MODEL_FILE, SAVED_MODEL_DIR, load_model
 
     folder = Path(folder)
     graph = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
@@ -193,7 +193,7 @@ def read_sample(path, model) -> dict:
     Raises:
         ArtifactError: the file is unreadable or does not fit the model.
     """
-    from mtl_zoo.artifacts.writer import ArtifactError
+    from mtl_zoo.artifacts.folder import ArtifactError
 
     try:
         (record,) = list(tf.data.TFRecordDataset(str(path)).take(2))
@@ -262,7 +262,7 @@ def check_artifact_agreement(folder, model, batches=(), described: str = "") -> 
     >>> check_artifact_agreement("saved_models/penguins", model)  # doctest: +SKIP
     {'rows': 206, 'max_abs_difference': 0.0}
     """
-    from mtl_zoo.artifacts.writer import ArtifactError, load_saved_model
+    from mtl_zoo.artifacts.folder import ArtifactError, load_saved_model
 
     folder = Path(folder)
     served = _served(load_saved_model(folder).signatures["serving_default"], signature_input_names(model))

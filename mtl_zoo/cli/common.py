@@ -119,7 +119,7 @@ def run_folder(output: Path) -> Path:
 
 def check_on_test_split(folder: Path, model, verbose: bool) -> None:
     """Compares an artifact's `model.keras` (loaded as `model`) with `saved_model/` on its test split's first rows."""
-    from mtl_zoo.artifacts.writer import RECIPE_FILE
+    from mtl_zoo.artifacts.folder import RECIPE_FILE
     from mtl_zoo.recipes.loading import load_recipe
     from mtl_zoo.artifacts.round_trips import CHECK_ROWS, check_artifact_agreement, leading_batches
     from mtl_zoo.training.run import load_split

@@ -11,9 +11,8 @@ from mtl_zoo.cli.common import CommandLineError, check_output_argument, check_sp
 
 def command_evaluate(arguments) -> int:
     """Evaluates a trained artifact on a split of its data set."""
+    from mtl_zoo.artifacts.folder import RECIPE_FILE, ArtifactError
     from mtl_zoo.artifacts.writer import (
-        RECIPE_FILE,
-        ArtifactError,
         check_artifact_folder,
         check_label_vocabularies,
         load_artifact_model,
@@ -70,7 +69,8 @@ def evaluate_on_file(arguments, folder: Path) -> int:
     >>> main(["evaluate", "saved_models/penguins", "--data", "new_penguins.csv"])  # doctest: +SKIP
     0
     """
-    from mtl_zoo.artifacts.writer import RECIPE_FILE, ArtifactError, load_artifact_model, saved_label_vocabularies
+    from mtl_zoo.artifacts.folder import RECIPE_FILE, ArtifactError
+    from mtl_zoo.artifacts.writer import load_artifact_model, saved_label_vocabularies
     from mtl_zoo.data.tables.files import EVALUATION_SPLIT, evaluation_data_source, label_columns
     from mtl_zoo.training.progress import format_metrics_table
     from mtl_zoo.recipes.loading import parse_recipe

@@ -10,9 +10,8 @@ def command_export(arguments) -> int:
     """Exports a trained artifact's model as a SavedModel with per-task signatures."""
     import shutil
 
+    from mtl_zoo.artifacts.folder import SAVED_MODEL_DIR, ArtifactError
     from mtl_zoo.artifacts.writer import (
-        SAVED_MODEL_DIR,
-        ArtifactError,
         check_artifact_folder,
         load_artifact_model,
         load_artifact_plugins,

@@ -199,7 +199,7 @@ def _run_command(argv) -> int:
     arguments = build_parser().parse_args(argv)
     arguments.argv = list(sys.argv[1:] if argv is None else argv)
     configure_output(arguments.verbose)
-    from mtl_zoo.artifacts.writer import ArtifactError
+    from mtl_zoo.artifacts.folder import ArtifactError
     from mtl_zoo.distribution.strategies import DistributionError
     from mtl_zoo.errors import (
         CheckpointError,

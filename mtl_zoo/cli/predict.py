@@ -16,8 +16,13 @@ def command_predict(arguments) -> int:
     >>> main(["predict", "saved_models/penguins", "--data", "new.csv", "--output", "predictions.csv"])  # doctest: +SKIP
     0
     """
-    from mtl_zoo.artifacts.writer import RECIPE_FILE, check_artifact_folder, load_artifact_model, load_artifact_plugins, \
-        read_metrics
+    from mtl_zoo.artifacts.folder import RECIPE_FILE
+    from mtl_zoo.artifacts.writer import (
+        check_artifact_folder,
+        load_artifact_model,
+        load_artifact_plugins,
+        read_metrics,
+    )
     from mtl_zoo.artifacts.prediction import PREDICT_BATCH_SIZE, check_output_path, check_reads_tables, predict_rows, preview, \
         table_rows, write_predictions
     from mtl_zoo.recipes.loading import parse_recipe

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import keras_tuner
 
-from mtl_zoo.artifacts.writer import ArtifactError, write_artifact
+from mtl_zoo.artifacts.folder import ArtifactError
+from mtl_zoo.artifacts.writer import write_artifact
 from mtl_zoo.errors import RecipeError
 from mtl_zoo.tuning.hypermodel import RecipeHyperModel
 from mtl_zoo.tuning.search_plots import TRADEOFF_FILE, plot_tradeoff

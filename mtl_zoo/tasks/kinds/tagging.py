@@ -28,36 +28,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.tasks.kinds.base import FeatureMapError
 from mtl_zoo.tasks.kinds.classification import PositionClassKind
+from mtl_zoo.tasks.kinds.tagging_metrics import iob2_entity_types
 from mtl_zoo.registry import TASK_KINDS
-
-
-def iob2_entity_types(class_names) -> Optional[tuple]:
-    """Per tag: `(entity type or None, is_inside)`, or None if a name is not an IOB2 tag.
-
-    Args:
-        class_names: sequence of str. "O" or "B-<type>" / "I-<type>".
-
-    Example:
-
-    >>> iob2_entity_types(["O", "B-PER", "I-PER"])
-    ((None, False), ('PER', False), ('PER', True))
-    >>> iob2_entity_types(["NOUN", "VERB"]) is None
-    True
-    """
-    parsed = []
-    for name in class_names:
-        if name == "O":
-            parsed.append((None, False))
-        elif len(name) > 2 and name[:2] in ("B-", "I-"):
-            parsed.append((name[2:], name[0] == "I"))
-        else:
-            return None
-    return tuple(parsed)
 
 
 def last_map_of_rank(rank: int, features, feature_maps):

@@ -27,11 +27,35 @@ Example:
 
 from __future__ import annotations
 
+from typing import Optional
+
 import keras
 import numpy as np
 from keras import ops
 
-from mtl_zoo.tasks.kinds.tagging import iob2_entity_types
+
+def iob2_entity_types(class_names) -> Optional[tuple]:
+    """Per tag: `(entity type or None, is_inside)`, or None if a name is not an IOB2 tag.
+
+    Args:
+        class_names: sequence of str. "O" or "B-<type>" / "I-<type>".
+
+    Example:
+
+    >>> iob2_entity_types(["O", "B-PER", "I-PER"])
+    ((None, False), ('PER', False), ('PER', True))
+    >>> iob2_entity_types(["NOUN", "VERB"]) is None
+    True
+    """
+    parsed = []
+    for name in class_names:
+        if name == "O":
+            parsed.append((None, False))
+        elif len(name) > 2 and name[:2] in ("B-", "I-"):
+            parsed.append((name[2:], name[0] == "I"))
+        else:
+            return None
+    return tuple(parsed)
 
 
 def _entity_starts(types, inside):
