@@ -35,7 +35,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 import yaml
 
@@ -45,6 +44,7 @@ from mtl_zoo.training.learning_curves import plot_learning_curves, plot_task_wei
 from mtl_zoo.utils.plugins import plugin_record
 from mtl_zoo.artifacts.round_trips import SAMPLE_FILE, check_round_trips, round_trip_rows, write_sample
 from mtl_zoo.artifacts.folder import ArtifactError, CURVES_FILE, METRICS_FILE, MODEL_FILE, RECIPE_FILE, ROUND_TRIP_TOLERANCE, SAVED_MODEL_DIR, TASK_WEIGHTS_FILE, TENSORBOARD_DIR, load_model
+from mtl_zoo.models.parameters import count_parameters
 
 
 def check_output_folder(folder, overwrite: bool) -> None:
@@ -190,11 +190,6 @@ def staging_folder(target: Path) -> Path:
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     return staging
-
-
-def count_parameters(model) -> int:
-    """Number of weights (trainable and not) in the model."""
-    return int(sum(np.prod(variable.shape) for variable in model.weights))
 
 
 def source_revision() -> dict:

@@ -146,7 +146,7 @@ class SingleTaskBaselines:
             "delta_m_metrics": task -> primary metric, "single_task_models":
             task -> {"sharing", "parameters", "train_seconds", "note"}}`.
         """
-        from mtl_zoo.artifacts.writer import count_parameters
+        from mtl_zoo.models.parameters import count_parameters
 
         metrics = primary_metrics(multi_task_result.model)
         return {

@@ -9,7 +9,8 @@ import pytest
 
 from mtl_zoo import InputSpec, Task, build_model, build_network
 from mtl_zoo.cli import main
-from mtl_zoo.sharing.progressive import LateralConnection, add_task
+from mtl_zoo.models.growth import add_task
+from mtl_zoo.sharing.progressive import LateralConnection
 from mtl_zoo.trunks.vision import vision_conv
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from mtl_zoo.artifacts.writer import count_parameters
+from mtl_zoo.models.parameters import count_parameters
 from mtl_zoo.cli import main
 from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.training.single_task import single_task_plan
