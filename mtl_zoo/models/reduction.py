@@ -16,9 +16,9 @@ differentiates is `objective / num_replicas` (`replica_share`).
 Example:
 
 >>> import tensorflow as tf
->>> from mtl_zoo.models.reduction import global_masked_means
->>> means, counts = global_masked_means(tf.constant([6.0, 0.0]), tf.constant([3.0, 0.0]))
->>> means.numpy().tolist(), counts.numpy().tolist()
+>>> from mtl_zoo.models.reduction import global_masked_shares, global_sum
+>>> shares, counts = global_masked_shares(tf.constant([6.0, 0.0]), tf.constant([3.0, 0.0]))
+>>> global_sum(shares).numpy().tolist(), counts.numpy().tolist()
 ([2.0, 0.0], [3.0, 0.0])
 """
 
@@ -70,23 +70,6 @@ def global_masked_shares(local_totals, local_counts):
     """
     counts = global_sum(tf.stop_gradient(local_counts))
     return local_totals / tf.maximum(counts, 1.0), counts
-
-
-def global_masked_means(local_totals, local_counts):
-    """Returns per-task means over the global batch and the global counts.
-
-    Args:
-        local_totals: float32 tensor `[num_tasks]`. This replica's sums of
-            per-label losses over observed labels (differentiable).
-        local_counts: float32 tensor `[num_tasks]`. This replica's numbers
-            of observed labels.
-
-    Returns:
-        A pair of `[num_tasks]` tensors: the global means (0 for a task with
-        no observed label anywhere) and the global counts.
-    """
-    shares, counts = global_masked_shares(local_totals, local_counts)
-    return global_sum(shares), counts
 
 
 def replica_share(objective):

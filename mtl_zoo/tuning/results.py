@@ -100,22 +100,6 @@ def format_trial_table(rows: list) -> str:
     return "\n".join(lines)
 
 
-def format_markdown_table(rows: list) -> str:
-    """The trial table as a Markdown table (for README notes)."""
-    columns = list(rows[0])
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = []
-        for column in columns:
-            value = row[column]
-            if isinstance(value, bool):
-                cells.append("yes" if value else "")
-            else:
-                cells.append("" if value is None or value == "" else format_value(value))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
 def write_trial_table(rows: list, folder, summary: dict) -> list:
     """Writes `search_results.csv` and `search_results.json` (rows plus `summary`) to `folder`.
 

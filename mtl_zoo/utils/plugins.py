@@ -74,11 +74,6 @@ class LoadedPlugin:
 _LOADED: list[LoadedPlugin] = []
 
 
-def loaded_plugins() -> list[LoadedPlugin]:
-    """The plugins imported so far in this process, in import order."""
-    return list(_LOADED)
-
-
 def _first_line(error: BaseException) -> str:
     text = (str(error).strip().splitlines() or [""])[0]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
