@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from mtl_zoo import InputSpec, Task, build_model  # noqa: E402
-from mtl_zoo.sharing.experts import DenseExperts, MixExperts, StackExperts  # noqa: E402
+from mtl_zoo.layers.experts import DenseExperts, MixExperts, StackExperts  # noqa: E402
 from mtl_zoo.trunks.vision import vision_conv  # noqa: E402
 
 WIDTH, UNITS, BATCH, STEPS = 480, 64, 256, 30

@@ -30,8 +30,8 @@ from typing import List, Optional
 
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
+from mtl_zoo.layers.experts import MixExperts
 from mtl_zoo.sharing.experts import (
-    MixExperts,
     build_experts,
     check_count,
     check_expert_units,

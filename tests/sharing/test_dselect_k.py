@@ -8,7 +8,7 @@ from mtl_zoo import InputSpec, Task, build_model, build_network
 from mtl_zoo.errors import OptionError
 from mtl_zoo.sharing.dselect_k import DSelectKGate, smooth_step
 from mtl_zoo.sharing.expert_usage import expert_usage
-from mtl_zoo.sharing.experts import MixExperts
+from mtl_zoo.layers.experts import MixExperts
 from mtl_zoo.trunks.vision import vision_conv
 
 INPUTS = {"image": InputSpec((8, 8, 1))}

@@ -6,7 +6,7 @@ import pytest
 
 from mtl_zoo import InputSpec, Task, build_network
 from mtl_zoo.errors import OptionError
-from mtl_zoo.sharing.experts import DenseExperts, MixExperts, StackExperts
+from mtl_zoo.layers.experts import DenseExperts, MixExperts, StackExperts
 from mtl_zoo.trunks.vision import vision_conv
 
 

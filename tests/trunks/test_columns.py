@@ -8,7 +8,9 @@ import pytest
 import tensorflow as tf
 
 from mtl_zoo.data.source import InputSpec
-from mtl_zoo.trunks.columns import EmbeddingBag, FillMissing, LookupColumn, NumericColumn, TextColumn
+from mtl_zoo.layers.embedding_bag import EmbeddingBag
+from mtl_zoo.layers.fill_missing import FillMissing
+from mtl_zoo.trunks.columns import LookupColumn, NumericColumn, TextColumn
 
 
 def batches(**columns):

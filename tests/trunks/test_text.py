@@ -7,7 +7,8 @@ import tensorflow as tf
 from mtl_zoo import InputSpec, Task, build_model
 from mtl_zoo.errors import OptionError
 from mtl_zoo.testing import check_model
-from mtl_zoo.trunks.text import MaskedMeanPooling, TransformerEncoderBlock, text, _bilstm_block
+from mtl_zoo.layers.text import MaskedMeanPooling, TransformerEncoderBlock
+from mtl_zoo.trunks.text import text, _bilstm_block
 
 INPUTS = {"title": InputSpec((), "string")}
 TASKS = [Task("genres", "multilabel", classes=3), Task("rating", "regression"), Task("decade", "classification", 4)]

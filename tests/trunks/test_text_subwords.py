@@ -7,7 +7,8 @@ import tensorflow as tf
 from mtl_zoo import InputSpec, Task, build_model
 from mtl_zoo.errors import OptionError
 from mtl_zoo.testing import check_model
-from mtl_zoo.trunks.text import MaskedMeanMaxPooling, SubwordEmbedding, standardize_text, text
+from mtl_zoo.layers.text import MaskedMeanMaxPooling, SubwordEmbedding, standardize_text
+from mtl_zoo.trunks.text import text
 
 INPUTS = {"title": InputSpec((), "string")}
 
