@@ -12,7 +12,7 @@ from mtl_zoo.recipes.overrides import apply_overrides
 from mtl_zoo.recipes.validation import validate_recipe
 from mtl_zoo.training.run import build_model_from_recipe
 
-DEFAULT_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "multidigits_hard.yaml"
+DEFAULT_RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "multidigits_hard.yaml"
 
 
 def recipe_document():

@@ -15,7 +15,7 @@ import yaml
 from mtl_zoo import cli
 from mtl_zoo.cli import parser as cli_parser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "multidigits_hard.yaml"
 
 # (row id, --set overrides, field the error must name)
