@@ -43,7 +43,18 @@ from mtl_zoo.artifacts.model_card import write_model_card
 from mtl_zoo.training.learning_curves import plot_learning_curves, plot_task_weights
 from mtl_zoo.utils.plugins import plugin_record
 from mtl_zoo.artifacts.round_trips import SAMPLE_FILE, check_round_trips, round_trip_rows, write_sample
-from mtl_zoo.artifacts.folder import ArtifactError, CURVES_FILE, METRICS_FILE, MODEL_FILE, RECIPE_FILE, ROUND_TRIP_TOLERANCE, SAVED_MODEL_DIR, TASK_WEIGHTS_FILE, TENSORBOARD_DIR, load_model
+from mtl_zoo.artifacts.folder import (
+    ArtifactError,
+    CURVES_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    RECIPE_FILE,
+    ROUND_TRIP_TOLERANCE,
+    SAVED_MODEL_DIR,
+    TASK_WEIGHTS_FILE,
+    TENSORBOARD_DIR,
+    load_model,
+)
 from mtl_zoo.models.parameters import count_parameters
 
 

@@ -6,7 +6,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mtl_zoo.cli.common import CommandLineError, DEFAULT_OUTPUT_ROOT, check_output_argument, prepare_data, requested_strategy, run_folder, with_command_line_training
+from mtl_zoo.cli.common import (
+    CommandLineError,
+    DEFAULT_OUTPUT_ROOT,
+    check_output_argument,
+    prepare_data,
+    requested_strategy,
+    run_folder,
+    with_command_line_training,
+)
 
 
 def command_train(arguments) -> int:

@@ -35,7 +35,13 @@ from mtl_zoo.registry import TRUNKS
 from mtl_zoo.trunks.base import Trunk
 from mtl_zoo.trunks.columns import adapt_in_graph
 from mtl_zoo.layers.lookups import ExactTextVectorization
-from mtl_zoo.layers.text import MaskedMeanMaxPooling, MaskedMeanPooling, SubwordEmbedding, TokenAndPositionEmbedding, TransformerEncoderBlock
+from mtl_zoo.layers.text import (
+    MaskedMeanMaxPooling,
+    MaskedMeanPooling,
+    SubwordEmbedding,
+    TokenAndPositionEmbedding,
+    TransformerEncoderBlock,
+)
 
 
 ENCODERS = ("transformer", "bilstm")

@@ -42,7 +42,15 @@ import numpy as np
 import pandas as pd
 
 from mtl_zoo.data.datasets.frame_source import frame_source
-from mtl_zoo.data.datasets.movielens import INPUTS, SHUFFLE_SEED, SPLITS, film_table, raw_ratings, ratings_with_splits, shuffled
+from mtl_zoo.data.datasets.movielens import (
+    INPUTS,
+    SHUFFLE_SEED,
+    SPLITS,
+    film_table,
+    raw_ratings,
+    ratings_with_splits,
+    shuffled,
+)
 from mtl_zoo.data.source import LabelSpec
 from mtl_zoo.registry import DATASETS
 

@@ -71,7 +71,7 @@ class TaskKind:
     The fields describe the kind; the methods do the kind-specific work and
     are overridden by kinds whose labels or heads are shaped differently
     (see `mtl_zoo.tasks.kinds.tagging`, `mtl_zoo.tasks.kinds.bbox`,
-    `mtl_zoo.tasks.kinds.dense`).
+    `mtl_zoo.tasks.kinds.segmentation`, `mtl_zoo.tasks.kinds.dense_regression`).
 
     Args:
         name: str. Registry name of the kind.
