@@ -63,6 +63,8 @@ def check_model(
     history = model.fit(features, labels, epochs=epochs, batch_size=16, verbose=0).history
     expected_logs = {"loss"} | {f"{task.name}_loss" for task in model.tasks}
     expected_logs |= {layer.name for layer in model.auxiliary_losses}
+    if getattr(model, "regularization_loss_tracker", None) is not None:
+        expected_logs.add("regularization_loss")
     expected_logs |= {f"{name}_weight" for name in model.task_names}
     expected_logs |= {f"{task.name}_{metric}" for task in model.tasks for metric in task.metrics}
     if set(history) != expected_logs:

@@ -36,7 +36,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from mtl_zoo.layers.auxiliary_loss import auxiliary_loss_layers
+from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss, auxiliary_loss_layers
 from mtl_zoo.balancers.base import Balancer
 from mtl_zoo.balancers.fixed import FixedWeights
 from mtl_zoo.optimizers.task_learning_rates import TaskLearningRates
@@ -125,12 +125,14 @@ def may_add_loss_terms(network) -> bool:
     """Whether the network's loss has terms besides the tasks' and `AuxiliaryLoss` layers'.
 
     True with a weight regularizer, an activity regularizer, or a layer from
-    another package (a plugin may `add_loss`): the model then logs those
+    another package that is not an `AuxiliaryLoss` (a plugin may `add_loss`): the model then logs those
     terms as `regularization_loss`.
     """
     for layer in network._flatten_layers(include_self=True):
         if getattr(layer, "activity_regularizer", None) is not None:
             return True
+        if isinstance(layer, AuxiliaryLoss):  # its term is logged under its own name
+            continue
         if type(layer).__module__.split(".")[0] not in _KNOWN_LAYER_PACKAGES:
             return True
     return any(getattr(variable, "regularizer", None) is not None for variable in network.trainable_weights)
