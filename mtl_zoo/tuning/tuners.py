@@ -16,7 +16,9 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import sys
 import time
 
@@ -28,10 +30,50 @@ TUNER_KINDS = ("random", "bayesian", "hyperband")
 PROJECT_NAME = "search"
 
 
+def write_json_atomically(path, state) -> None:
+    """Writes `state` as JSON to `path` through a temporary file, so a killed process leaves the old file or the new.
+
+    KerasTuner writes its state files in place: a search killed while it
+    writes one leaves it empty, and the search can no longer resume.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "oracle.json"
+    >>> write_json_atomically(path, {"trials": 1}); path.read_text()
+    '{"trials": 1}'
+    """
+    temporary = f"{path}.partial"
+    with open(temporary, "w") as handle:
+        handle.write(json.dumps(state))
+    os.replace(temporary, path)
+
+
+def save_state_atomically(oracle) -> None:
+    """Makes this oracle write `oracle.json` and each `trial.json` with `write_json_atomically`."""
+    oracle.save = lambda: write_json_atomically(oracle._get_oracle_fname(), oracle.get_state())
+    oracle._save_trial = lambda trial: write_json_atomically(
+        os.path.join(oracle._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
+
+
 class TrialProgress:
-    """Prints one line when a trial starts and one when it ends (mixed into a KerasTuner tuner)."""
+    """Prints one line when a trial starts and one when it ends (mixed into a KerasTuner tuner).
+
+    It also makes every state file of the search (the tuner's, the oracle's,
+    each trial's) be written atomically, so a search killed at any moment
+    resumes.
+    """
 
     progress_stream = None  # None: the current sys.stdout
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        save_state_atomically(self.oracle)
+
+    def save(self):
+        if not self._is_worker():
+            self.oracle.save()
+        write_json_atomically(self._get_tuner_fname(), self.get_state())
 
     def _print(self, text: str) -> None:
         print(text, file=self.progress_stream or sys.stdout, flush=True)

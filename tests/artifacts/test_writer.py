@@ -275,7 +275,7 @@ Path(__file__).with_suffix(".imported").write_text("imported")
 def recorded_plugin(copy, tmp_path, monkeypatch):
     """`(artifact, marker)`: the artifact's metrics.json names a plugin module that leaves `marker` when imported."""
     name = "plugin_recorded_" + tmp_path.name.replace("-", "_").lower()
-    monkeypatch.setattr("mtl_zoo.plugins._LOADED", [])  # what the test imports is not recorded by later runs
+    monkeypatch.setattr("mtl_zoo.utils.plugins._LOADED", [])  # what the test imports is not recorded by later runs
     (tmp_path / f"{name}.py").write_text(PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))
     metrics = json.loads((copy / "metrics.json").read_text())

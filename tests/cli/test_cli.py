@@ -349,7 +349,7 @@ def test_import_mtl_zoo_is_light_and_public_names_register_the_model_classes(tra
         assert type(model).__name__ == "MultiTaskModel", type(model)
         again = mtl_zoo.load_model({str(folder / "model.keras")!r}, compile=False)
         assert again.task_names == model.task_names == ["left_digit", "right_digit"]
-        assert callable(mtl_zoo.artifacts.saved_model.export_saved_model) and callable(mtl_zoo.data.load)
+        assert callable(mtl_zoo.export_saved_model) and callable(mtl_zoo.data.load)
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd="/")
     assert result.returncode == 0, result.stderr[-3000:]
