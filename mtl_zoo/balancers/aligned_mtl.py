@@ -14,8 +14,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
-
 import keras
 import tensorflow as tf
 
@@ -42,18 +40,9 @@ class AlignedMTL(GradientWeighting):
     gradients do not span (eigenvalues ~0, e.g. identical or missing task
     gradients) are left out, as in the paper's code.
 
-    Args:
-        task_gradients: str. "auto", "vectorized" or "loop" (see
-            `GradientBalancer`). Defaults to "auto".
-        rep_grad: bool. Weigh the tasks by their gradients with respect to
-            the shared representation (see `GradientWeighting`). Defaults
-            to False.
-        **kwargs: Keras layer arguments.
+    Args: `task_gradients` and `rep_grad` of `GradientWeighting`, and Keras
+    layer arguments.
     """
-
-    def __init__(self, task_gradients: Literal["auto", "vectorized", "loop"] = "auto",
-                 rep_grad: bool = False, **kwargs):
-        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
 
     def alignment(self, grads):
         """Returns `B`, float64 `[num_tasks, num_tasks]`: the aligned gradients are `B @ grads`.

@@ -32,6 +32,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Literal
+
 import tensorflow as tf
 
 from mtl_zoo.balancers.base import GradientBalancer
@@ -50,7 +52,8 @@ class GradientWeighting(GradientBalancer):
     """Base class of gradient balancers whose direction is `gram_weights(G G^T) @ G`.
 
     Args:
-        task_gradients: str. "vectorized" or "loop" (see `GradientBalancer`).
+        task_gradients: str. "auto", "vectorized" or "loop" (see
+            `GradientBalancer`). Defaults to "auto".
         rep_grad: bool. Weigh the tasks by their gradients with respect to
             the shared representation instead of the shared variables
             (MGDA-UB); the model's network must mark a shared
@@ -59,7 +62,8 @@ class GradientWeighting(GradientBalancer):
         **kwargs: Keras layer arguments.
     """
 
-    def __init__(self, task_gradients: str = "vectorized", rep_grad: bool = False, **kwargs):
+    def __init__(self, task_gradients: Literal["auto", "vectorized", "loop"] = "auto", rep_grad: bool = False,
+                 **kwargs):
         super().__init__(task_gradients=task_gradients, **kwargs)
         if not isinstance(rep_grad, bool):
             raise OptionError("rep_grad", f"rep_grad must be true or false. Received: rep_grad={rep_grad!r}")

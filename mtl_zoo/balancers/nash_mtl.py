@@ -14,8 +14,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
-
 import keras
 import tensorflow as tf
 
@@ -43,18 +41,9 @@ class NashMTL(GradientWeighting):
     Newton steps with a short line search (the paper's code calls a convex
     solver several times per step). Tasks without a gradient on a step get weight 0.
 
-    Args:
-        task_gradients: str. "auto", "vectorized" or "loop" (see
-            `GradientBalancer`). Defaults to "auto".
-        rep_grad: bool. Weigh the tasks by their gradients with respect to
-            the shared representation (see `GradientWeighting`). Defaults
-            to False.
-        **kwargs: Keras layer arguments.
+    Args: `task_gradients` and `rep_grad` of `GradientWeighting`, and Keras
+    layer arguments.
     """
-
-    def __init__(self, task_gradients: Literal["auto", "vectorized", "loop"] = "auto",
-                 rep_grad: bool = False, **kwargs):
-        super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
 
     def gram_weights(self, gram):
         return bargaining_weights(gram)
