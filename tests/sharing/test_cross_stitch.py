@@ -83,13 +83,14 @@ def test_bad_self_weight_names_the_option(self_weight):
 
 
 @pytest.mark.slow
-def test_recipe_reaches_095_test_accuracy_on_both_digits(tmp_path, multi_digits_data_dir):
+def test_recipe_clearly_beats_chance_on_both_digits_after_one_epoch(tmp_path, multi_digits_data_dir):
     recipe = Path(__file__).resolve().parents[2] / "recipes" / "multidigits_cross_stitch.yaml"
     output = io.StringIO()
     with redirect_stdout(output):
         status = main(["train", str(recipe), "--output", str(tmp_path / "run"),
-                       "--set", f"data.data_dir={multi_digits_data_dir}"])
+                       "--set", f"data.data_dir={multi_digits_data_dir}", "--set", "training.epochs=1"])
     assert status == 0, output.getvalue()
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     accuracies = {task: metrics["test"][task]["accuracy"] for task in ("left_digit", "right_digit")}
-    assert min(accuracies.values()) >= 0.95, accuracies
+    # Chance is 0.1; one epoch measured 0.84-0.88. Full-accuracy figures: benchmarks/zoo_accuracy.py.
+    assert min(accuracies.values()) >= 0.6, accuracies

