@@ -90,20 +90,18 @@ class ForgetfulClip(keras.layers.Layer):
         return super().get_config()
 
 
-def _register_forgetful_parts():
+def _register_forgetful_parts(monkeypatch):
+    """Registers the probe's data set and trunk for this test only (the registries are shared by the process)."""
     from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
     from mtl_zoo.registry import DATASETS, TRUNKS
     from mtl_zoo.trunks.base import Trunk
-
-    if "forgetful_probe" in DATASETS.names():
-        return
 
     def load(split, data_dir=None):
         # The last 16 of 64 rows hold values above 1: a first batch of 16 never sees them.
         x = np.concatenate([np.linspace(0.0, 0.9, 48), np.full(16, 5.0)]).astype("float32")[:, None]
         return tf.data.Dataset.from_tensor_slices(({"x": x}, {"y": x[:, 0]}))
 
-    DATASETS.register("forgetful_probe", DataSource(
+    monkeypatch.setitem(DATASETS._entries, "forgetful_probe", DataSource(
         name="forgetful_probe", description="64 rows, 16 of them above 1", inputs={"x": InputSpec((1,))},
         labels={"y": LabelSpec("regression")}, splits=("train", "test"), load=load))
 
@@ -112,12 +110,12 @@ def _register_forgetful_parts():
         clip.limit = 10.0  # the trained model clips at 10; the saved one, at 1
         return clip(tensors["x"])
 
-    TRUNKS.register("forgetful_trunk", lambda inputs: Trunk(
+    monkeypatch.setitem(TRUNKS._entries, "forgetful_trunk", lambda inputs: Trunk(
         blocks=[lambda prefix: keras.layers.Dense(4, name=f"{prefix}_dense")], stem=stem))
 
 
-def test_train_compares_every_test_row_not_only_the_first_batch(tmp_path, capsys):
-    _register_forgetful_parts()
+def test_train_compares_every_test_row_not_only_the_first_batch(tmp_path, capsys, monkeypatch):
+    _register_forgetful_parts(monkeypatch)
     (tmp_path / "probe.yaml").write_text(textwrap.dedent("""
         name: forgetful_probe
         data: {name: forgetful_probe, validation_split: null}
