@@ -72,27 +72,22 @@ import numpy as np
 
 from mtl_zoo.data.tables.values import (
     FEATURE_TYPES,
-    MISSING_MARKERS,
     feature_dtype,
     feature_values,
-    is_string_column,
     label_values,
     label_vocabulary,
 )
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
+from mtl_zoo.data.tables.reading import DEFAULT_ENCODING, read_table, typed_columns
+from mtl_zoo.data.tables.splits import Table, listed, split_tables
 from mtl_zoo.errors import DataError
 
-CSV_SEPARATORS = {".csv": ",", ".tsv": "\t"}
-PARQUET_SUFFIXES = (".parquet", ".pq")
-COMPRESSION_SUFFIXES = (".gz", ".bz2", ".zip", ".xz", ".zst")
 # Keras refuses "/" in a layer name, so in an input's name.
 _FORBIDDEN_IN_NAMES = "/"
-DEFAULT_ENCODING = "utf-8"
 # The one split of a file given to `evaluation_data_source`.
 EVALUATION_SPLIT = "data"
 # Where the class names of an evaluated file's labels come from, for messages.
 MODEL_CLASS_NAMES = "the model's class names"
-_MAX_LISTED_COLUMNS = 30
 _CACHE_SIZE = 4
 _SOURCES: collections.OrderedDict = collections.OrderedDict()
 
@@ -117,21 +112,6 @@ class LabelColumn:
     field: str
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class Table:
-    """The rows of one split.
-
-    Args:
-        frame: `pd.DataFrame`. The rows (index: row number in the file, from 0).
-        path: Path. The file they come from.
-        origin: str. How the rows were chosen, for messages.
-    """
-
-    frame: object
-    path: Path
-    origin: str
-
-
 def label_columns(tasks) -> list:
     """One `LabelColumn` per recipe task (objects with name, kind, classes, label, label_name)."""
     return [
@@ -139,237 +119,6 @@ def label_columns(tasks) -> list:
                     f"tasks[{index}].{'label' if task.label else 'name'}")
         for index, task in enumerate(tasks)
     ]
-
-
-def _format(path: Path) -> tuple:
-    """`("csv", separator)` or `("parquet", None)` from the file's name; raises for any other name."""
-    suffixes = [suffix.lower() for suffix in path.suffixes]
-    if suffixes and suffixes[-1] in COMPRESSION_SUFFIXES:
-        suffixes = suffixes[:-1]
-    last = suffixes[-1] if suffixes else ""
-    if last in CSV_SEPARATORS:
-        return "csv", CSV_SEPARATORS[last]
-    if last in PARQUET_SUFFIXES:
-        return "parquet", None
-    raise DataError(
-        f"{path}: unknown file type; name CSV files *.csv or *.tsv (optionally .gz, .bz2, .zip, .xz, .zst) "
-        f"and Parquet files *.parquet or *.pq. Received: {path.name!r}"
-    )
-
-
-def read_table(path, encoding: str = DEFAULT_ENCODING):
-    """Reads a CSV or Parquet file into a `pd.DataFrame`; raises `DataError` if it cannot.
-
-    Every CSV cell is read as the string written in the file (a blank cell
-    is ""); `typed_columns` then makes numbers of the numeric columns.
-
-    Args:
-        path: str or Path. The file; its name says its format.
-        encoding: str. The text encoding of a CSV file. Defaults to "utf-8".
-
-    Example:
-
-    >>> read_table("no/such/file.csv")  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    mtl_zoo.errors.DataError: no/such/file.csv: no such file ...
-    """
-    import pandas as pd
-
-    path = Path(path)
-    file_format, separator = _format(path)
-    if not path.is_file():
-        raise DataError(
-            f"{path}: no such file; check the path in the recipe (relative paths start at the recipe's "
-            f"folder). Received: {str(path)!r}"
-        )
-    try:
-        if file_format == "parquet":
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, na_filter=False,
-                           encoding=encoding)
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{path}: cannot be read as {encoding} text: byte {error.object[error.start:error.start + 1]!r} at "
-            f"position {error.start} is not {encoding}; set data.encoding to the file's encoding (e.g. latin-1, "
-            f"cp1252, utf-16). Received: encoding={encoding!r}"
-        ) from None
-    except Exception as error:  # any failure of the reader: permissions, corrupt file
-        detail = (str(error).strip().splitlines() or [""])[0][:200]
-        raise DataError(f"{path}: cannot be read as {file_format.upper()}: {type(error).__name__}: {detail}") from None
-
-
-def _as_missing(series, markers: frozenset):
-    """The column as objects with NaN for a blank cell or a missing-value marker."""
-    import pandas as pd
-
-    values = series.to_numpy(dtype=object, na_value=np.nan)
-    missing = np.array([isinstance(value, str) and (value.strip() == "" or value in markers) for value in values],
-                       dtype=bool)
-    values[missing] = np.nan
-    return pd.Series(values, index=series.index, dtype=object)
-
-
-def typed_columns(frame, columns: dict, labels: list, na_values=None):
-    """The table with numeric columns made numbers; text columns stay as written.
-
-    Numeric feature columns and the label columns of tasks whose labels are
-    numbers get NaN for a blank cell or a missing-value marker (other cells
-    are checked later, naming the first that is no number). A
-    classification or binary label column written as text becomes numbers
-    the same way when every other cell is a number, else stays as written.
-    Columns that are not text (Parquet) are kept.
-
-    Args:
-        frame: `pd.DataFrame`. As `read_table` returned it.
-        columns: dict. Feature column -> feature type.
-        labels: list of `LabelColumn`.
-        na_values: list of str or None. The missing-value markers of numeric
-            columns (besides a blank cell). Defaults to
-            `mtl_zoo.data.tables.values.MISSING_MARKERS`.
-
-    Example:
-
-    >>> import pandas as pd
-    >>> frame = pd.DataFrame({"age": ["31", "NA", ""], "city": ["NA", "None", "007"]}, dtype=str)
-    >>> typed = typed_columns(frame, {"age": "numeric", "city": "categorical"}, [])
-    >>> typed["age"].tolist(), typed["city"].tolist()
-    ([31.0, nan, nan], ['NA', 'None', '007'])
-    """
-    import pandas as pd
-
-    from mtl_zoo.registry import TASK_KINDS
-
-    markers = frozenset(MISSING_MARKERS if na_values is None else na_values)
-
-    def numbers(series):
-        """Floats if every cell left is a number, else objects (so the first non-number is reported)."""
-        values = _as_missing(series, markers)
-        parsed = pd.to_numeric(values, errors="coerce")
-        return parsed if (parsed.isna() == values.isna()).all() else values
-
-    changed = {}
-    for name, feature_type in columns.items():
-        if feature_type == "numeric" and name in frame.columns and is_string_column(frame[name]):
-            changed[name] = numbers(frame[name])
-    for label in labels:
-        if label.column not in frame.columns or label.column in changed or not is_string_column(frame[label.column]):
-            continue
-        values = numbers(frame[label.column])
-        column_type = TASK_KINDS.get(label.kind).column if label.kind in TASK_KINDS else None
-        if column_type in ("class_index", "binary") and (values.dtype == object or values.isna().all()):
-            continue  # class names, kept as written
-        changed[label.column] = values
-    return frame.assign(**changed) if changed else frame
-
-
-def _listed(names) -> str:
-    names = [str(name) for name in names]
-    shown = ", ".join(names[:_MAX_LISTED_COLUMNS])
-    return shown + (f", ... ({len(names) - _MAX_LISTED_COLUMNS} more)" if len(names) > _MAX_LISTED_COLUMNS else "")
-
-
-def split_tables(config, labels: list = ()) -> dict:
-    """Reads the files of a `data:` section and returns split name -> `Table`.
-
-    Args:
-        config: `DataConfig`. One of the three layouts (see the module
-            docstring), already validated.
-        labels: list of `LabelColumn`. The tasks' label columns, read as
-            numbers or as written (see `typed_columns`). Defaults to none.
-
-    Returns:
-        A dict with every split the files hold (a split column may name more
-        than the recipe uses).
-    """
-    encoding = getattr(config, "encoding", None) or DEFAULT_ENCODING
-    na_values = getattr(config, "na_values", None)
-
-    def read(path):
-        return typed_columns(read_table(path, encoding), dict(config.columns or {}), list(labels), na_values)
-
-    if config.files is not None:
-        frames = {}
-        for path in dict.fromkeys(config.files.values()):
-            frames[path] = read(path)
-        tables = {split: Table(frames[path], Path(path), f"data.files.{split}") for split, path in config.files.items()}
-        if config.validation_fraction is not None:
-            tables.update(_validation_from_train(tables[config.train_split], config))
-        return tables
-    path = Path(config.file)
-    frame = read(path)
-    if config.split_column is not None:
-        return _split_by_column(frame, path, config)
-    return _split_at_random(frame, path, config)
-
-
-def _split_by_column(frame, path: Path, config) -> dict:
-    column = config.split_column
-    if column not in frame.columns:
-        raise DataError(
-            f"{path}: no column {column!r} (data.split_column); its columns: {_listed(frame.columns)}. "
-            f"Received: split_column={column!r}"
-        )
-    values = frame[column]
-    empty = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
-    if empty.any():
-        row = int(frame.index[int(np.flatnonzero(empty)[0])]) + 1
-        raise DataError(
-            f"{path}: column {column!r} (data.split_column) is empty in data row {row}; every row needs "
-            f"the name of its split. Received: {int(empty.sum())} empty cells"
-        )
-    names = as_split_names(values)
-    rows = frame.drop(columns=[column])
-    tables = {name: Table(rows[(names == name).to_numpy()], path, f"rows whose {column!r} is {name!r}")
-              for name in sorted(names.unique())}
-    for field in ("train_split", "validation_split", "test_split"):
-        split = getattr(config, field)
-        if split is not None and split not in tables:
-            raise DataError(
-                f"{path}: column {column!r} (data.split_column) names no rows of split {split!r} "
-                f"(data.{field}); its splits: {_listed(tables)}. Received: {field}={split!r}"
-            )
-    return tables
-
-
-def as_split_names(values):
-    """The split column as strings (whole numbers without a decimal point, as `as_strings` writes them)."""
-    from mtl_zoo.data.tables.values import as_strings
-    import pandas as pd
-
-    return pd.Series(as_strings(values), index=values.index)
-
-
-def _validation_from_train(train: Table, config) -> dict:
-    """Moves `validation_fraction` of the train file's rows, drawn with `split_seed`, into a validation split."""
-    num_rows = len(train.frame)
-    order = np.random.default_rng(config.split_seed).permutation(num_rows)
-    num_validation = int(round(num_rows * config.validation_fraction))
-    validation_rows, train_rows = np.sort(order[:num_validation]), np.sort(order[num_validation:])
-    return {
-        config.train_split: Table(train.frame.iloc[train_rows], train.path,
-                                  f"{train.origin} less data.validation_fraction={config.validation_fraction}"),
-        config.validation_split: Table(train.frame.iloc[validation_rows], train.path,
-                                       f"data.validation_fraction={config.validation_fraction} of the "
-                                       f"{num_rows} rows of {train.origin}"),
-    }
-
-
-def _split_at_random(frame, path: Path, config) -> dict:
-    """Shuffles the row numbers with `split_seed`; test rows first, then validation, the rest train."""
-    num_rows = len(frame)
-    order = np.random.default_rng(config.split_seed).permutation(num_rows)
-    num_test = int(round(num_rows * config.test_fraction))
-    num_validation = int(round(num_rows * (config.validation_fraction or 0.0)))
-    parts = {config.test_split: ("test_fraction", order[:num_test]),
-             config.train_split: (None, order[num_test + num_validation:])}
-    if config.validation_split is not None:
-        parts[config.validation_split] = ("validation_fraction", order[num_test:num_test + num_validation])
-    tables = {}
-    for split, (field, rows) in parts.items():
-        origin = (f"data.{field}={getattr(config, field)} of {num_rows} rows" if field
-                  else f"{num_rows} rows less the test and validation rows")
-        tables[split] = Table(frame.iloc[np.sort(rows)], path, origin)
-    return tables
 
 
 def _where(table: Table, column: str, field: str) -> str:
@@ -402,13 +151,13 @@ def _check_columns(tables: dict, columns: dict, labels: list) -> None:
             fields = ", ".join(f"data.columns.{name}" for name in missing)
             raise DataError(
                 f"{table.path}: no column {', '.join(map(repr, missing))} ({fields}); its columns: "
-                f"{_listed(table.frame.columns)}. Received: {missing[0]!r}"
+                f"{listed(table.frame.columns)}. Received: {missing[0]!r}"
             )
         for label in labels:
             if label.column not in available:
                 raise DataError(
                     f"{table.path}: no column {label.column!r} for the labels of task {label.task!r} "
-                    f"({label.field}); its columns: {_listed(table.frame.columns)}. Set the task's label "
+                    f"({label.field}); its columns: {listed(table.frame.columns)}. Set the task's label "
                     f"to the column that holds them. Received: {label.column!r}"
                 )
 
@@ -433,7 +182,7 @@ def _label_spec(label: LabelColumn, vocabulary: Optional[tuple], table: Table, o
         if origin == MODEL_CLASS_NAMES:
             fix = "the artifact's metrics.json and model disagree: evaluate the artifact as train wrote it"
         raise DataError(
-            f"{where}: {len(vocabulary)} classes in {origin} ({_listed(vocabulary)}), {what} than "
+            f"{where}: {len(vocabulary)} classes in {origin} ({listed(vocabulary)}), {what} than "
             f"the task's {expected}; {fix}. Received: classes={label.classes}"
         )
     classes = label.classes if kind.column == "class_index" else 1

@@ -13,7 +13,7 @@ indices through a vocabulary: the sorted values of the training split
 
 How a file's cells become these values (which strings mean "missing" in
 numeric columns, `MISSING_MARKERS`) is decided when the file is read, by
-`mtl_zoo.data.tables.files.read_table`.
+`mtl_zoo.data.tables.reading.read_table`.
 
 Every function names what is wrong in one line that starts with `where`
 (e.g. "data/penguins.csv: column 'sex' (tasks[1].label)"), gives the first
