@@ -13,14 +13,17 @@ back from the `metrics.json` it wrote (test accuracy of `left_digit` and
   balancer but `fixed` (whose figure is the `hard` row's).
 
 The table is printed and written to `benchmarks/results/zoo_accuracy.{json,md}`
-(`--name` changes the stem).
+(`--name` changes the stem). When that json already holds rows of the same
+labels, each accuracy is compared with its earlier figure and the run fails
+(exit status 1, after writing) if one moved by more than `--tolerance`
+(default 0.01, the tolerance README states for its tables).
 Training times are wall-clock seconds on the machine the script ran on and
 depend on what else it was doing.
 
 Usage:
 
     python benchmarks/zoo_accuracy.py [--only ROW ...] [--set KEY=VALUE ...] [--output-dir DIR] [--runs-dir DIR]
-                                      [--name STEM]
+                                      [--name STEM] [--tolerance T]
 """
 
 from __future__ import annotations
@@ -117,6 +120,24 @@ def markdown_table(rows: list) -> str:
     return "\n".join(lines)
 
 
+def compare(previous: list, rows: list, tolerance: float) -> list:
+    """Lines `row task: earlier -> now (change)` for rows present in both runs; the ones beyond `tolerance` flagged.
+
+    >>> compare([{"group": "sharing", "row": "hard", "left_digit_accuracy": 0.98, "right_digit_accuracy": 0.97}],
+    ...         [{"group": "sharing", "row": "hard", "left_digit_accuracy": 0.98, "right_digit_accuracy": 0.95}], 0.01)
+    ['sharing hard left_digit: 0.9800 -> 0.9800 (+0.0000)', 'sharing hard right_digit: 0.9700 -> 0.9500 (-0.0200) BEYOND 0.01']
+    """
+    earlier = {(row["group"], row["row"]): row for row in previous}
+    lines = []
+    for row in rows:
+        before = earlier.get((row["group"], row["row"]))
+        for task in TASKS if before else ():
+            old, new = before[f"{task}_accuracy"], row[f"{task}_accuracy"]
+            flag = f" BEYOND {tolerance:g}" if abs(new - old) > tolerance else ""
+            lines.append(f"{row['group']} {row['row']} {task}: {old:.4f} -> {new:.4f} ({new - old:+.4f}){flag}")
+    return lines
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=None, metavar="ROW",
@@ -127,6 +148,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--runs-dir", type=Path, default=None, help="where the artifacts go (default: a temporary folder)")
     parser.add_argument("--name", default="zoo_accuracy",
                         help="stem of the result files (default: zoo_accuracy), e.g. to keep a run of some rows apart")
+    parser.add_argument("--tolerance", type=float, default=0.01,
+                        help="largest accepted change of an accuracy against the earlier run of the same name")
     args = parser.parse_args(argv)
     from mtl_zoo.registry import BALANCERS
 
@@ -148,15 +171,24 @@ def main(argv=None) -> dict:
     table = markdown_table(results)
     print(table)
     document = {"rows": results, "overrides": args.set, "created": created, "cpu_count": os.cpu_count()}
+    earlier_file = args.output_dir / f"{args.name}.json"
+    changes = compare(json.loads(earlier_file.read_text())["rows"], results, args.tolerance) if earlier_file.exists() else []
+    if changes:
+        print(f"\nAgainst the earlier {earlier_file.name}:\n" + "\n".join(changes))
+        document["compared_with"] = {"created": json.loads(earlier_file.read_text())["created"],
+                                     "tolerance": args.tolerance, "changes": changes}
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / f"{args.name}.json").write_text(json.dumps(document, indent=2) + "\n")
     extra = f" with `--set {' --set '.join(args.set)}`" if args.set else ""
     (args.output_dir / f"{args.name}.md").write_text(
         f"# MultiDigits test accuracy per sharing scheme and balancer\n\nOne `mtl-zoo train` run per row{extra}, "
         f"figures from its metrics.json; written by `benchmarks/zoo_accuracy.py` on {created} "
-        f"({os.cpu_count()} CPUs).\n\n{table}\n")
+        f"({os.cpu_count()} CPUs).\n\n{table}\n"
+        + (f"\nAgainst the earlier run ({document['compared_with']['created']}), tolerance {args.tolerance:g}:\n\n"
+           + "\n".join(f"- {line}" for line in changes) + "\n" if changes else ""))
     return document
 
 
 if __name__ == "__main__":
-    main()
+    result = main()
+    sys.exit(1 if any("BEYOND" in line for line in result.get("compared_with", {}).get("changes", [])) else 0)

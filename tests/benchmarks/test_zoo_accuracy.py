@@ -51,3 +51,13 @@ def test_a_run_reports_the_figures_of_the_artifact_it_trained(multi_digits_data_
     assert json.loads((tmp_path / "results" / "zoo_accuracy.json").read_text())["rows"] == [row]
     assert "| sharing | `cgc` | multidigits_ple | 1 |" in (tmp_path / "results" / "zoo_accuracy.md").read_text()
     assert "`cgc`" in output.getvalue()
+
+
+def test_a_rerun_flags_only_the_accuracies_that_moved_beyond_the_tolerance():
+    earlier = [{"group": "sharing", "row": "hard", "left_digit_accuracy": 0.988, "right_digit_accuracy": 0.980},
+               {"group": "balancer", "row": "dwa", "left_digit_accuracy": 0.975, "right_digit_accuracy": 0.970}]
+    now = [{"group": "sharing", "row": "hard", "left_digit_accuracy": 0.992, "right_digit_accuracy": 0.965},
+           {"group": "balancer", "row": "rlw", "left_digit_accuracy": 0.5, "right_digit_accuracy": 0.5}]
+    lines = load_script().compare(earlier, now, tolerance=0.01)
+    assert lines == ["sharing hard left_digit: 0.9880 -> 0.9920 (+0.0040)",
+                     "sharing hard right_digit: 0.9800 -> 0.9650 (-0.0150) BEYOND 0.01"]
