@@ -222,6 +222,16 @@ class MultiTaskModel(keras.Model):
             self._variable_tasks = variable_task_map(self.network, self.task_names)
         return self._variable_tasks
 
+    @property
+    def shared_variables(self) -> list:
+        """Trainable variables that two or more tasks use (see `variable_tasks`), in model order."""
+        return [v for v in self.trainable_variables if len(self.variable_tasks.get(v.path, ())) > 1]
+
+    @property
+    def private_variables(self) -> list:
+        """Trainable variables that one task or none uses: every trainable variable not in `shared_variables`."""
+        return [v for v in self.trainable_variables if len(self.variable_tasks.get(v.path, ())) <= 1]
+
     def sharing_summary(self) -> str:
         """A table of parameters shared by several tasks and private to each task."""
         return format_sharing_table(self.network, self.variable_tasks, self.task_names)

@@ -102,7 +102,7 @@ class GradientConflictMonitor(keras.callbacks.Callback):
 
     def _make_measure(self):
         model = self.model
-        shared = [v for v in model.trainable_variables if len(model.variable_tasks.get(v.path, ())) > 1]
+        shared = model.shared_variables
         loss_weights = tf.constant([task.loss_weight for task in model.tasks], tf.float32)
 
         if not shared:  # nothing shared: nothing can conflict

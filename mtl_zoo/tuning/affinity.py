@@ -36,11 +36,6 @@ from mtl_zoo.training.monitoring import cosine_matrix
 from mtl_zoo.balancers.task_gradients import split_direction, task_gradient_matrix
 
 
-def shared_variables(model) -> list:
-    """Trainable variables of a `MultiTaskModel` used by two or more tasks."""
-    return [v for v in model.trainable_variables if len(model.variable_tasks.get(v.path, ())) > 1]
-
-
 def make_affinity_measure(model, learning_rate: float):
     """A `tf.function` `(features, labels, sample_weight) -> (affinity [K, K], cosine [K, K])` for `model`.
 
@@ -48,7 +43,7 @@ def make_affinity_measure(model, learning_rate: float):
         model: `MultiTaskModel` with shared variables.
         learning_rate: float. Size of the lookahead step.
     """
-    shared = shared_variables(model)
+    shared = model.shared_variables
     if not shared:
         raise ValueError(f"Task affinity needs variables shared by two or more tasks; model '{model.name}' "
                          "shares none (use a scheme that shares blocks, e.g. hard with shared_depth >= 1). "

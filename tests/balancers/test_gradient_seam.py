@@ -68,6 +68,8 @@ def test_shared_variables_follow_the_direction_and_private_ones_their_own_task()
     mapping = model.variable_tasks
     shared = [path for path, tasks in mapping.items() if len(tasks) > 1]
     assert shared == ["shared_block_1/shared_block_1_conv/kernel", "shared_block_1/shared_block_1_conv/bias"]
+    assert [variable.path for variable in model.shared_variables] == shared
+    assert {v.path for v in model.private_variables} == {v.path for v in model.trainable_variables} - set(shared)
     assert not np.array_equal(after["flag/kernel"], before["flag/kernel"])
     # Reference for the shared kernel: SGD step along task 0's (weighted) gradient alone.
     keras.utils.set_random_seed(4)

@@ -21,7 +21,7 @@ def test_lookahead_affinity_matches_a_hand_computed_step(synthetic_recipe_path):
     import tensorflow as tf
 
     from mtl_zoo.training.run import build_model_from_recipe, compile_model, load_split
-    from mtl_zoo.tuning.affinity import make_affinity_measure, shared_variables
+    from mtl_zoo.tuning.affinity import make_affinity_measure
 
     recipe = load_recipe(synthetic_recipe_path)
     keras.utils.set_random_seed(0)
@@ -29,7 +29,7 @@ def test_lookahead_affinity_matches_a_hand_computed_step(synthetic_recipe_path):
     compile_model(model, recipe.training)
     features, labels = next(iter(load_split(recipe, "train")))
     affinity, cosine = make_affinity_measure(model, 0.5)(features, labels, None)
-    shared = shared_variables(model)
+    shared = model.shared_variables
     names = model.task_names
 
     def losses():

@@ -23,18 +23,9 @@ class TaskGradients(UpdateRule):
     def prepare(self, model) -> None:
         model.variable_tasks  # noqa: B018  (computed eagerly, before tracing)
 
-    @staticmethod
-    def shared_and_private_variables(model):
-        """Trainable variables used by 2+ tasks, and all the others."""
-        mapping = model.variable_tasks
-        shared, private = [], []
-        for variable in model.trainable_variables:
-            (shared if len(mapping.get(variable.path, ())) > 1 else private).append(variable)
-        return shared, private
-
     def train_step(self, model, data) -> dict:
         balancer = model.balancer
-        shared, private = self.shared_and_private_variables(model)
+        shared, private = model.shared_variables, model.private_variables
         with tf.GradientTape(persistent=True) as tape:
             step = model._forward(data, training=True)
             scale = self.loss_scale(model)
