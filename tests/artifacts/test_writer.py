@@ -21,6 +21,7 @@ import tensorflow as tf
 
 import mtl_zoo
 
+
 @pytest.fixture
 def copy(penguins, tmp_path):
     """A fresh copy of the trained artifact, to damage."""
