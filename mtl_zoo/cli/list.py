@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import textwrap
+
+from mtl_zoo.utils.tables import format_table
 
 
 def registry_listing() -> dict:
@@ -36,7 +39,6 @@ def command_list(arguments) -> int:
         return 0
     for registry_name, entries in listing.items():
         print(f"{registry_name}:")
-        width = max((len(name) for name in entries), default=0)
-        for name, text in entries.items():
-            print(f"  {name.ljust(width)}  {text}".rstrip())
+        if entries:
+            print(textwrap.indent(format_table(entries.items()), "  "))
     return 0

@@ -29,6 +29,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from mtl_zoo.utils.tables import format_table
+
 
 def placeholder_inputs(network, batch_size: int = 2) -> dict:
     """A tiny batch of zeros (or empty strings) matching the network's inputs.
@@ -105,14 +107,10 @@ def format_sharing_table(network, mapping: dict, task_names) -> str:
     """
     counts = sharing_counts(network, mapping, task_names)
     total = sum(counts.values()) or 1
-    rows = [("parameters", "count", "share")]
+    rows = []
     for name, count in counts.items():
         if name == "unused" and not count:
             continue
         label = "shared by 2+ tasks" if name == "shared" else (name if name == "unused" else f"private to {name}")
         rows.append((label, f"{count:,}", f"{100 * count / total:.1f}%"))
-    widths = [max(len(row[index]) for row in rows) for index in range(3)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) if index == 0 else cell.rjust(width) for index, (cell, width) in enumerate(zip(row, widths)))
-        for row in rows
-    )
+    return format_table(rows, header=["parameters", "count", "share"], align=["left", "right", "right"])

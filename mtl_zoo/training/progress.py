@@ -14,6 +14,8 @@ import time
 
 import keras
 
+from mtl_zoo.utils.tables import format_table
+
 
 def format_metrics_table(metrics: dict) -> str:
     """Formats task name -> {metric: value} as an aligned text table.
@@ -27,19 +29,17 @@ def format_metrics_table(metrics: dict) -> str:
     columns = []
     for values in metrics.values():
         columns += [name for name in values if name not in columns]
-    rows = [["task"] + columns]
-    for task, values in metrics.items():
-        rows.append([task] + [f"{values[name]:.4f}" if name in values else "-" for name in columns])
-    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
-    )
+    rows = [[task] + [f"{values[name]:.4f}" if name in values else "-" for name in columns]
+            for task, values in metrics.items()]
+    return format_table(rows, header=["task"] + columns)
 
 
 class EpochProgress(keras.callbacks.Callback):
     """Prints one line per epoch: time, total loss, then each task's loss and metrics.
 
-    Validation values follow their training value as `(val 0.95)`.
+    Validation values follow their training value as `(val 0.95)`. Keras'
+    `ProgbarLogger` is not used: it prints the logs' flat `task_metric` keys
+    in one run, where this line groups each task's values under the task's name.
 
     Args:
         task_metrics: dict. Task name -> list of metric names (loss first).

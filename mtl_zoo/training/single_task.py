@@ -33,6 +33,7 @@ from typing import Callable, Optional
 from mtl_zoo.errors import RecipeError
 from mtl_zoo.recipes.validation import validate_recipe
 from mtl_zoo.training.relative_performance import delta_m, relative_improvement
+from mtl_zoo.utils.tables import format_table
 
 FALLBACK_SHARING = "hard"
 
@@ -212,12 +213,10 @@ def format_comparison_table(report: dict, multi_task_metrics: dict) -> str:
     a     rmse    0.9000      1.0000       +10.00%
     Δm = +10.00% (mean change over tasks; positive: the multi-task model is better)
     """
-    rows = [["task", "metric", "multi-task", "single-task", "change"]]
+    rows = []
     for task, metric in report["delta_m_metrics"].items():
         multi, single = multi_task_metrics[task][metric], report["single_task"][task][metric]
         rows.append([task, metric, f"{multi:.4f}", f"{single:.4f}",
                      f"{relative_improvement(multi, single, metric):+.2f}%"])
-    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    lines.append(f"Δm = {report['delta_m']:+.2f}% (mean change over tasks; positive: the multi-task model is better)")
-    return "\n".join(lines)
+    table = format_table(rows, header=["task", "metric", "multi-task", "single-task", "change"])
+    return table + f"\nΔm = {report['delta_m']:+.2f}% (mean change over tasks; positive: the multi-task model is better)"

@@ -34,6 +34,7 @@ import numpy as np
 import yaml
 
 from mtl_zoo.errors import RecipeError
+from mtl_zoo.utils.tables import format_table
 
 AFFINITY_JSON = "affinity.json"
 AFFINITY_PNG = "affinity.png"
@@ -191,13 +192,21 @@ def num_trunk_blocks(recipe) -> int:
 
 
 def format_matrix(matrix, task_names) -> str:
-    """A task-by-task matrix as aligned text (rows: task i, columns: task j)."""
-    width = max(len(name) for name in task_names)
-    cells = max(width, 8)
-    lines = [" " * width + "  " + "  ".join(name.rjust(cells) for name in task_names)]
-    for name, row in zip(task_names, np.asarray(matrix)):
-        lines.append(name.ljust(width) + "  " + "  ".join(f"{value:+.4f}".rjust(cells) for value in row))
-    return "\n".join(lines)
+    """A task-by-task matrix as aligned text (rows: task i, columns: task j).
+
+    Every value column is as wide as the longest task name, and at least 8.
+
+    Example:
+
+    >>> print(format_matrix([[0.0, 0.125], [-0.25, 0.0]], ["a", "b"]))
+              a         b
+    a   +0.0000   +0.1250
+    b   -0.2500   +0.0000
+    """
+    cells = max([8] + [len(name) for name in task_names])
+    rows = [[name] + [f"{value:+.4f}" for value in row] for name, row in zip(task_names, np.asarray(matrix))]
+    return format_table(rows, header=["", *task_names], align=["left"] + ["right"] * len(task_names),
+                        min_widths=[0] + [cells] * len(task_names))
 
 
 def write_grouping(grouping: TaskGrouping, recipe, output) -> list:

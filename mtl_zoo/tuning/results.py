@@ -22,6 +22,7 @@ from pathlib import Path
 from mtl_zoo.tuning.score import SCORE_NAME
 from mtl_zoo.tuning.pareto import pareto_flags
 from mtl_zoo.tuning.tuners import format_value
+from mtl_zoo.utils.tables import format_table
 
 RESULTS_CSV = "search_results.csv"
 RESULTS_JSON = "search_results.json"
@@ -79,7 +80,14 @@ def best_row(rows: list) -> dict:
 
 
 def format_trial_table(rows: list) -> str:
-    """The trial table as aligned text; `*` marks the Pareto front, `best` the best trial."""
+    """The trial table as aligned text; `*` marks the Pareto front, `best` the best trial.
+
+    Example:
+
+    >>> print(format_trial_table([{"trial": 0, "units": 32, "objective": 0.5, "pareto": True, "best": True}]))
+    trial  units  objective  pareto  best
+    0      32     0.5        *       best
+    """
     if not rows:
         return "(no finished trial)"
     columns = list(rows[0])
@@ -93,11 +101,7 @@ def format_trial_table(rows: list) -> str:
         return "" if value is None or value == "" else format_value(value)
 
     header = [column.replace("/", ".") for column in columns]
-    body = [[cell(row, column) for column in columns] for row in rows]
-    widths = [max(len(header[i]), *(len(line[i]) for line in body)) for i in range(len(columns))]
-    lines = ["  ".join(text.ljust(width) for text, width in zip(header, widths)).rstrip()]
-    lines += ["  ".join(text.ljust(width) for text, width in zip(line, widths)).rstrip() for line in body]
-    return "\n".join(lines)
+    return format_table([[cell(row, column) for column in columns] for row in rows], header=header)
 
 
 def write_trial_table(rows: list, folder, summary: dict) -> list:

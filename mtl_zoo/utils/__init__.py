@@ -1,1 +1,1 @@
-"""Small helpers every floor may use: layer names (`names.py`) and plugins (`plugins.py`)."""
+"""Small helpers every floor may use: layer names (`names.py`), plugins (`plugins.py`) and text tables (`tables.py`)."""

@@ -144,3 +144,17 @@ def test_saved_models_readme_documents_the_single_task_fields(single_task_artifa
     metrics, _ = single_task_artifact
     documented = (Path(__file__).resolve().parents[2] / "saved_models" / "README.md").read_text()
     assert not [key for key in metrics if f"`{key}`" not in documented]
+
+
+def test_comparison_table_lines_up_tasks_of_any_name_length():
+    from mtl_zoo.training.single_task import format_comparison_table
+
+    report = {"single_task": {"grade": {"accuracy": 0.8}, "income_bracket": {"rmse": 12.5}}, "delta_m": -1.25,
+              "delta_m_metrics": {"grade": "accuracy", "income_bracket": "rmse"}}
+    table = format_comparison_table(report, {"grade": {"accuracy": 0.84}, "income_bracket": {"rmse": 13.75}})
+    assert table == (
+        "task            metric    multi-task  single-task  change\n"
+        "grade           accuracy  0.8400      0.8000       +5.00%\n"
+        "income_bracket  rmse      13.7500     12.5000      -10.00%\n"
+        "Δm = -1.25% (mean change over tasks; positive: the multi-task model is better)"
+    )

@@ -105,3 +105,18 @@ def test_train_with_measured_groups_trains_the_measured_task_tree(synthetic_reci
 def test_measured_groups_belong_to_task_tree_only(synthetic_recipe_path, capsys):
     assert main(["train", str(synthetic_recipe_path), "--set", "model.groups=auto"]) == 2
     assert "model.groups: unknown field" in capsys.readouterr().err
+
+
+def test_format_matrix_gives_every_value_column_the_same_width():
+    from mtl_zoo.tuning.grouping import format_matrix
+
+    assert format_matrix([[0.0, 0.125], [-0.03125, 1.5]], ["a", "bb"]) == (
+        "           a        bb\n"
+        "a    +0.0000   +0.1250\n"
+        "bb   -0.0312   +1.5000"
+    )
+    assert format_matrix(np.array([[0.0, -0.5], [0.25, 0.0]]), ["a", "conflicting_task"]) == (
+        "                                 a  conflicting_task\n"
+        "a                          +0.0000           -0.5000\n"
+        "conflicting_task           +0.2500           +0.0000"
+    )
