@@ -12,7 +12,8 @@ in one of three layouts:
   `test_fraction: 0.2` and `split_seed: 0` (the same seed gives the same rows).
 
 `columns` names the feature columns and their types (`numeric`,
-`categorical`, `id`, `text`; see `mtl_zoo.data.tables.values`), and each task reads
+`categorical`, `id`, `text`; see `mtl_zoo.feature_types` and
+`mtl_zoo.data.tables.values`), and each task reads
 its labels from the column its `label` names (defaults to the task name).
 Files ending in `.csv` or `.tsv` (optionally compressed) are read with
 `pandas.read_csv` (in `data.encoding`, UTF-8 unless the recipe says
@@ -70,17 +71,12 @@ from typing import Optional
 
 import numpy as np
 
-from mtl_zoo.data.tables.values import (
-    FEATURE_TYPES,
-    feature_dtype,
-    feature_values,
-    label_values,
-    label_vocabulary,
-)
+from mtl_zoo.data.tables.values import feature_dtype, feature_values, label_values, label_vocabulary
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.data.tables.reading import DEFAULT_ENCODING, read_table, typed_columns
 from mtl_zoo.data.tables.splits import Table, listed, split_tables
 from mtl_zoo.errors import DataError
+from mtl_zoo.feature_types import FEATURE_TYPES
 
 # Keras refuses "/" in a layer name, so in an input's name.
 _FORBIDDEN_IN_NAMES = "/"
@@ -199,7 +195,7 @@ def table_source(name: str, description: str, tables: dict, columns: dict, label
         description: str. One line saying where the data comes from.
         tables: dict. Split name -> `Table`.
         columns: dict. Feature column -> feature type (see
-            `mtl_zoo.data.tables.values.FEATURE_TYPES`).
+            `mtl_zoo.feature_types.FEATURE_TYPES`).
         labels: list of `LabelColumn`. The tasks' label columns.
         train_split: str or None. The split whose values name the classes
             of string labels. Required unless `vocabularies` is given.
@@ -239,9 +235,9 @@ def table_source(name: str, description: str, tables: dict, columns: dict, label
     arrays = {}
     for split in sorted(tables, key=lambda name: name != train_split):  # problems in the training rows first
         table = tables[split]
-        features = {name: feature_values(kind, input_dtypes[name], table.frame[name],
+        features = {name: feature_values(input_dtypes[name], table.frame[name],
                                          _where(table, name, f"data.columns.{name}"))
-                    for name, kind in columns.items()}
+                    for name in columns}
         label_arrays = {}
         for label in labels:
             spec = label_specs[label.column]
