@@ -74,8 +74,8 @@ import numpy as np
 from mtl_zoo.data.tables.values import feature_dtype, feature_values, label_values, label_vocabulary
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.data.tables.reading import DEFAULT_ENCODING, read_table, typed_columns
-from mtl_zoo.data.tables.splits import Table, listed, split_tables
-from mtl_zoo.errors import DataError
+from mtl_zoo.data.tables.splits import Table, split_tables
+from mtl_zoo.errors import DataError, listed
 from mtl_zoo.feature_types import FEATURE_TYPES
 
 # Keras refuses "/" in a layer name, so in an input's name.
@@ -159,29 +159,12 @@ def _check_columns(tables: dict, columns: dict, labels: list) -> None:
 
 
 def _label_spec(label: LabelColumn, vocabulary: Optional[tuple], table: Table, origin: str) -> LabelSpec:
-    """The `LabelSpec` of a task's column; raises if its class names (found in `origin`) do not fit the task."""
+    """The `LabelSpec` of a task's column; its kind raises if the column (names found in `origin`) does not fit."""
     from mtl_zoo.registry import TASK_KINDS
 
-    where = _where(table, label.column, label.field)
     kind = TASK_KINDS.get(label.kind)
-    if kind.column is None:
-        raise DataError(f"{where}: a {label.kind} task cannot read its labels from one column; use one binary "
-                        f"task per label. Received: kind={label.kind!r}")
-    if kind.column == "number" and label.classes != 1:
-        raise DataError(f"{where}: a {label.kind} task reading one column has one output unit; set classes "
-                        f"to 1. Received: classes={label.classes}")
-    expected = {"class_index": label.classes, "binary": 2}.get(kind.column)
-    if vocabulary is not None and len(vocabulary) != expected:
-        what = "more" if len(vocabulary) > expected else "fewer"
-        fix = (f"set the task's classes to {len(vocabulary)}" if kind.column == "class_index"
-               else "a binary label takes two values (or 0 and 1)")
-        if origin == MODEL_CLASS_NAMES:
-            fix = "the artifact's metrics.json and model disagree: evaluate the artifact as train wrote it"
-        raise DataError(
-            f"{where}: {len(vocabulary)} classes in {origin} ({listed(vocabulary)}), {what} than "
-            f"the task's {expected}; {fix}. Received: classes={label.classes}"
-        )
-    classes = label.classes if kind.column == "class_index" else 1
+    classes = kind.check_label_column(label.classes, vocabulary, _where(table, label.column, label.field), origin,
+                                      evaluation=origin == MODEL_CLASS_NAMES)
     return LabelSpec(label.kind, classes, kind.missing_value, vocabulary)
 
 

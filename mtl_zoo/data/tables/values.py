@@ -8,9 +8,11 @@ columns int64 when every value is an integer written plainly (`7`, not `007`
 or `7.0`), else strings exactly as written (an empty cell is ""); "text"
 columns strings. A label column becomes the labels of a task of its kind,
 with empty cells as missing labels (-1 for class indices, NaN for floats, as
-`mtl_zoo.tasks.labels` expects). Class labels written as strings are mapped to
-indices through a vocabulary: the sorted values of the training split
-(index = position).
+`mtl_zoo.tasks.labels` expects): the kind's column rule
+(`TaskKind.column_labels`, `mtl_zoo.tasks.kinds.label_column`) says which
+values it takes, and reads them through `ColumnCells`. Class labels written
+as strings are mapped to indices through a vocabulary: the sorted values of
+the training split (index = position).
 
 How a file's cells become these values (which strings mean "missing" in
 numeric columns, `MISSING_MARKERS`) is decided when the file is read, by
@@ -122,7 +124,10 @@ def _plain_integers(series: pd.Series) -> bool:
 
 
 class ColumnCells:
-    """One column of a file, read as numbers; errors name the file, column and row.
+    """One column of a file, read as numbers or class names; errors name the file, column and row.
+
+    Task kinds read their label columns through it (see
+    `TaskKind.column_labels`), so they need no pandas.
 
     Args:
         series: `pd.Series`. The column (its index counts data rows from 0).
@@ -130,8 +135,9 @@ class ColumnCells:
 
     Example:
 
-    >>> ColumnCells(pd.Series([2, None]), "a.csv: column 'age'").numbers("ages are numbers").tolist()
-    [2.0, nan]
+    >>> cells = ColumnCells(pd.Series(["b", None, "a"]), "a.csv: column 'grade'")
+    >>> cells.class_indices(("a", "b")).tolist()
+    [1, -1, 0]
     """
 
     def __init__(self, series: pd.Series, where: str):
@@ -141,6 +147,34 @@ class ColumnCells:
     def numbers(self, expected: str) -> np.ndarray:
         """float64 values, NaN for empty cells; raises for the first cell that is no number (`expected` says why)."""
         return _numbers(self.series, self.where, expected).to_numpy()
+
+    def class_indices(self, vocabulary: tuple, evaluation: bool = False) -> np.ndarray:
+        """int64 position of each cell's name in `vocabulary`, -1 for an empty cell; raises for an unknown name.
+
+        Args:
+            vocabulary: tuple. The class names.
+            evaluation: bool. The names are a trained model's, not the
+                training split's; the message says so. Defaults to False.
+        """
+        series, where = self.series, self.where
+        text = as_strings(series)
+        index = {name: position for position, name in enumerate(vocabulary)}
+        codes = np.array([index.get(name, -1) for name in text.tolist()], dtype="int64")
+        unknown = (codes == -1) & (text != "")
+        if unknown.any():
+            value = _first(series, unknown)
+            if evaluation:
+                raise DataError(
+                    f"{where}: {_row(series, unknown)} holds {value!r}, a class the model was not trained on "
+                    f"(classes: {', '.join(vocabulary)}); score only rows of these classes, or leave the cell "
+                    f"empty to skip the row for this task. Received: {value!r}"
+                )
+            raise DataError(
+                f"{where}: {_row(series, unknown)} holds {value!r}, a class the training split does not have "
+                f"(classes: {', '.join(vocabulary)}); every class must appear in the training split. "
+                f"Received: {value!r}"
+            )
+        return codes
 
     def refuse(self, mask, problem: str) -> None:
         """Raises for the first cell where `mask` is True, saying `problem` (what the values must be)."""
@@ -281,11 +315,18 @@ def _integer_strings(series: pd.Series, where: str, fix: str) -> np.ndarray:
 # === Labels ===
 
 
+def _task_kind(kind: str):
+    from mtl_zoo.registry import TASK_KINDS
+
+    return TASK_KINDS.get(kind)
+
+
 def label_vocabulary(kind: str, series: pd.Series) -> Optional[tuple]:
     """The class names of a label column written as strings, else None.
 
-    Only classification and binary labels may be strings; their names are
-    the column's distinct values (empty cells left out), sorted.
+    Only kinds whose column takes names (`TaskKind.column_takes_names`:
+    classification, binary) may have string labels; their names are the
+    column's distinct values (empty cells left out), sorted.
 
     Args:
         kind: str. The task kind.
@@ -298,14 +339,14 @@ def label_vocabulary(kind: str, series: pd.Series) -> Optional[tuple]:
     >>> label_vocabulary("binary", pd.Series([1.0, 0.0])) is None
     True
     """
-    if _column_type(kind) not in ("class_index", "binary") or is_numeric(series):
+    if not _task_kind(kind).column_takes_names or is_numeric(series):
         return None
     return tuple(sorted(set(as_strings(series).tolist()) - {""}))
 
 
 def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optional[tuple], where: str,
                  evaluation: bool = False) -> np.ndarray:
-    """Converts a label column to a task's labels; empty cells become missing labels.
+    """Converts a label column to a task's labels (its kind's column rule); empty cells become missing labels.
 
     Args:
         kind: str. A task kind whose labels fit in one column (its
@@ -328,74 +369,4 @@ def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optiona
     >>> label_values("binary", 1, pd.Series([1, None, 0]), None, "a.csv: column 'clicked'").tolist()
     [1.0, nan, 0.0]
     """
-    column = _column_type(kind)
-    if column is None:
-        raise DataError(
-            f"{where}: a {kind} task cannot read its labels from one column of a file; use one binary task "
-            f"per label. Received: kind={kind!r}"
-        )
-    if vocabulary is not None:
-        return _vocabulary_indices(column, series, vocabulary, where, evaluation)
-    expected = {
-        "class_index": f"{kind} labels are class indices 0..{classes - 1} or class names "
-                       "written as strings in every split",
-        "binary": f"{kind} labels are 0 or 1 (or two names written as strings in every split)",
-        "number": f"{kind} labels are numbers",
-    }[column]
-    if evaluation and column != "number":
-        expected = (f"the model was trained on {kind} labels written as numbers in this column "
-                    f"({'class indices 0..' + str(classes - 1) if column == 'class_index' else '0 or 1'}): "
-                    "write them so here")
-    numbers = _numbers(series, where, expected)
-    values = numbers.to_numpy()
-    present = ~np.isnan(values)
-    if column == "class_index":
-        bad = present & ((values != np.round(values)) | (values < 0) | (values >= classes))
-        owner = "the model has" if evaluation else "the task has classes:"
-        message = f"class indices must be whole numbers from 0 to {classes - 1} ({owner} {classes})"
-    elif column == "binary":
-        bad = present & ((values < 0) | (values > 1))
-        message = f"{kind} labels are 0 or 1 (probabilities in [0, 1] also fit)"
-    else:
-        bad = present & ~np.isfinite(values)
-        message = f"{kind} labels must be finite numbers"
-    if bad.any():
-        value = _first(series, bad)
-        raise DataError(f"{where}: {_row(series, bad)} holds {value!r}; {message}. Received: {value!r}")
-    if column == "class_index":
-        return np.where(present, values, -1).astype("int32")
-    if column == "number":
-        ColumnCells(series, where).check_float32(values, f"{kind} labels are float32: rescale the column or fix "
-                                                         "the value")
-    return values.astype("float32")
-
-
-def _column_type(kind: str) -> Optional[str]:
-    """What one label column of task kind `kind` becomes (`TaskKind.column`), or None."""
-    from mtl_zoo.registry import TASK_KINDS
-
-    return TASK_KINDS.get(kind).column
-
-
-def _vocabulary_indices(column: str, series: pd.Series, vocabulary: tuple, where: str,
-                        evaluation: bool = False) -> np.ndarray:
-    text = as_strings(series)
-    index = {name: position for position, name in enumerate(vocabulary)}
-    codes = np.array([index.get(name, -1) for name in text.tolist()], dtype="int64")
-    unknown = (codes == -1) & (text != "")
-    if unknown.any():
-        value = _first(series, unknown)
-        if evaluation:
-            raise DataError(
-                f"{where}: {_row(series, unknown)} holds {value!r}, a class the model was not trained on "
-                f"(classes: {', '.join(vocabulary)}); score only rows of these classes, or leave the cell "
-                f"empty to skip the row for this task. Received: {value!r}"
-            )
-        raise DataError(
-            f"{where}: {_row(series, unknown)} holds {value!r}, a class the training split does not have "
-            f"(classes: {', '.join(vocabulary)}); every class must appear in the training split. "
-            f"Received: {value!r}"
-        )
-    if column == "class_index":
-        return codes.astype("int32")
-    return np.where(codes >= 0, codes, np.nan).astype("float32")
+    return _task_kind(kind).column_labels(ColumnCells(series, where), classes, vocabulary, evaluation)
