@@ -3,15 +3,28 @@
 `OptionError` is raised by builders (trunks, sharing schemes, balancers) for a
 bad option value and names the option, so a recipe error can say which field
 of which file is wrong. `RecipeError` is the one-line message the command line
-prints: file, field path, what is wrong and how to fix it.
+prints: file, field path, what is wrong and how to fix it. `listed` writes the
+names a message offers (columns, splits, classes) on that one line.
 
 Example:
 
 >>> str(RecipeError("recipes/a.yaml", "model.shared_depth", "must be between 0 and 3. Received: 9"))
 'recipes/a.yaml: model.shared_depth: must be between 0 and 3. Received: 9'
+>>> listed(["a", "b"])
+'a, b'
 """
 
 from __future__ import annotations
+
+# Names a message lists before it only counts the rest.
+_MAX_LISTED = 30
+
+
+def listed(names) -> str:
+    """Names joined by commas, the first 30 and how many more."""
+    names = [str(name) for name in names]
+    shown = ", ".join(names[:_MAX_LISTED])
+    return shown + (f", ... ({len(names) - _MAX_LISTED} more)" if len(names) > _MAX_LISTED else "")
 
 
 class OptionError(ValueError):

@@ -34,10 +34,11 @@ class InputSpec:
         description: str. What the input holds, for model cards. Defaults
             to "".
         feature_type: str or None. How a raw column is preprocessed inside
-            the model: "numeric" (normalized floats), "categorical" or "id"
-            (looked up in a vocabulary, then embedded; "id" for keys with
-            many values), "text" (vectorized strings). None for a dense
-            tensor input such as an image. Defaults to None.
+            the model, one of `mtl_zoo.feature_types.FEATURE_TYPES`:
+            "numeric" (normalized floats), "categorical" or "id" (looked up
+            in a vocabulary, then embedded; "id" for keys with many values),
+            "text" (vectorized strings). None for a dense tensor input such
+            as an image. Defaults to None.
 
     Example:
 

@@ -23,6 +23,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from mtl_zoo.feature_types import FEATURE_TYPES
 from mtl_zoo.registry import BALANCERS, DATASETS, SHARING_SCHEMES, TASK_KINDS, TRUNKS, Registry
 
 
@@ -85,7 +86,7 @@ def _check_name(registry: Registry, value: str) -> str:
     return value
 
 
-FEATURE_TYPE = Literal["numeric", "categorical", "id", "text"]
+FEATURE_TYPE = Literal[FEATURE_TYPES]
 # Fields that describe data files; a registered data set (`name`) takes none of them.
 FILE_FIELDS = ("file", "files", "split_column", "validation_fraction", "test_fraction", "split_seed", "columns",
                "na_values", "encoding")

@@ -1,7 +1,9 @@
 """The `features` trunk: raw tabular columns, preprocessed inside the model, then blocks.
 
-Every input is one raw column whose `InputSpec.feature_type` says how it is
-turned into features (see `mtl_zoo.trunks.columns`):
+Every input is one raw column whose `InputSpec.feature_type` (one of
+`mtl_zoo.feature_types.FEATURE_TYPES`) says how it is turned into features;
+`COLUMN_TYPES` holds, per type, the inputs it takes and the column of
+`mtl_zoo.trunks.columns` it builds:
 
 - "numeric" (float): `Normalization` adapted on the training split; a
   missing value (NaN) becomes 0 after normalization (the training mean) and
@@ -43,18 +45,76 @@ False
 
 from __future__ import annotations
 
-from typing import List, Literal, Optional
+import dataclasses
+from typing import Callable, List, Literal, Optional
 
 import keras
 
 from mtl_zoo.errors import OptionError
+from mtl_zoo.feature_types import FEATURE_TYPES
 from mtl_zoo.registry import TRUNKS
 from mtl_zoo.trunks.base import Trunk
 from mtl_zoo.trunks.columns import LookupColumn, NumericColumn, TextColumn
 from mtl_zoo.trunks.cross import cross_block
 from mtl_zoo.trunks.mlp import check_mlp_options, mlp_block
 
-FEATURE_TYPES = ("numeric", "categorical", "id", "text")
+
+@dataclasses.dataclass(frozen=True)
+class ColumnType:
+    """How the trunk takes inputs of one feature type.
+
+    Args:
+        needs: str. The dtype and shape an input of the type needs, for the
+            error that refuses one.
+        fits: callable. `fits(shape, dtype)`: whether an input of that shape
+            (tuple) and dtype (str) can be taken.
+        build: callable. `build(name, spec, options)` returns the column
+            object of input `name`; `options` is a dict of the trunk's
+            column options (`embedding_dim`, `id_max_tokens`, `text_*`).
+    """
+
+    needs: str
+    fits: Callable
+    build: Callable
+
+
+def _is_float(shape: tuple, dtype: str) -> bool:
+    return len(shape) <= 1 and dtype.startswith("float")
+
+
+def _is_key(shape: tuple, dtype: str) -> bool:
+    return shape == () and dtype in ("string", "int64")
+
+
+def _is_string(shape: tuple, dtype: str) -> bool:
+    return shape == () and dtype == "string"
+
+
+def _numeric_column(name: str, spec, options: dict) -> NumericColumn:
+    return NumericColumn(name, spec)
+
+
+def _categorical_column(name: str, spec, options: dict) -> LookupColumn:
+    return LookupColumn(name, spec, options["embedding_dim"])
+
+
+def _id_column(name: str, spec, options: dict) -> LookupColumn:
+    return LookupColumn(name, spec, options["embedding_dim"], options["id_max_tokens"])
+
+
+def _text_column(name: str, spec, options: dict) -> TextColumn:
+    return TextColumn(name, options["text_output"], options["text_split"], options["text_ngrams"],
+                      options["text_max_tokens"], options["text_sequence_length"], options["embedding_dim"])
+
+
+_KEYS = "dtype 'string' or 'int64' and shape ()"
+# Feature type (`mtl_zoo.feature_types.FEATURE_TYPES`) -> how the trunk takes it.
+COLUMN_TYPES = {
+    "numeric": ColumnType("a float dtype and shape () or (width,)", _is_float, _numeric_column),
+    "categorical": ColumnType(_KEYS, _is_key, _categorical_column),
+    "id": ColumnType(_KEYS, _is_key, _id_column),
+    "text": ColumnType("dtype 'string' and shape ()", _is_string, _text_column),
+}
 
 
 class FeatureColumns:
@@ -94,17 +154,12 @@ def _check_inputs(inputs: dict) -> None:
         raise ValueError("The features trunk needs at least one input column. Received: inputs={}")
     for name, spec in inputs.items():
         kind, shape, dtype = spec.feature_type, tuple(spec.shape), str(spec.dtype)
-        if kind not in FEATURE_TYPES:
+        column_type = COLUMN_TYPES.get(kind)
+        if column_type is None:
             problem = "has no feature_type (an image or dense tensor? use vision_conv or mlp)" if kind is None \
                 else "has an unknown feature_type"
-        elif kind == "numeric":
-            ok = len(shape) <= 1 and dtype.startswith("float")
-            problem = None if ok else "is numeric, so it needs a float dtype and shape () or (width,)"
-        elif kind == "text":
-            problem = None if shape == () and dtype == "string" else "is text, so it needs dtype 'string' and shape ()"
         else:
-            ok = shape == () and dtype in ("string", "int64")
-            problem = None if ok else f"is {kind}, so it needs dtype 'string' or 'int64' and shape ()"
+            problem = None if column_type.fits(shape, dtype) else f"is {kind}, so it needs {column_type.needs}"
         if problem:
             raise ValueError(
                 f"The features trunk cannot take input '{name}': it {problem}; feature types: "
@@ -191,18 +246,11 @@ def features(
     _check_positive("text_max_tokens", text_max_tokens, minimum=3)
     _check_positive("text_sequence_length", text_sequence_length)
 
-    columns = {}
-    for name, spec in inputs.items():
-        if spec.feature_type == "numeric":
-            columns[name] = NumericColumn(name, spec)
-        elif spec.feature_type == "text":
-            columns[name] = TextColumn(
-                name, text_output, text_split, text_ngrams, text_max_tokens, text_sequence_length, embedding_dim
-            )
-        else:
-            max_tokens = id_max_tokens if spec.feature_type == "id" else None
-            columns[name] = LookupColumn(name, spec, embedding_dim, max_tokens)
-    stem = FeatureColumns(columns)
+    options = {"embedding_dim": embedding_dim, "id_max_tokens": id_max_tokens, "text_output": text_output,
+               "text_split": text_split, "text_ngrams": text_ngrams, "text_max_tokens": text_max_tokens,
+               "text_sequence_length": text_sequence_length}
+    stem = FeatureColumns({name: COLUMN_TYPES[spec.feature_type].build(name, spec, options)
+                           for name, spec in inputs.items()})
     blocks = [cross_block(cross_layers)] if cross_layers else []
     blocks += [mlp_block(units_of_block, dropout, batch_norm) for units_of_block in units]
     return Trunk(blocks=blocks, stem=stem, adaptation=stem.adapt)

@@ -12,7 +12,8 @@ in one of three layouts:
   `test_fraction: 0.2` and `split_seed: 0` (the same seed gives the same rows).
 
 `columns` names the feature columns and their types (`numeric`,
-`categorical`, `id`, `text`; see `mtl_zoo.data.tables.values`), and each task reads
+`categorical`, `id`, `text`; see `mtl_zoo.feature_types` and
+`mtl_zoo.data.tables.values`), and each task reads
 its labels from the column its `label` names (defaults to the task name).
 Files ending in `.csv` or `.tsv` (optionally compressed) are read with
 `pandas.read_csv` (in `data.encoding`, UTF-8 unless the recipe says
@@ -70,17 +71,12 @@ from typing import Optional
 
 import numpy as np
 
-from mtl_zoo.data.tables.values import (
-    FEATURE_TYPES,
-    feature_dtype,
-    feature_values,
-    label_values,
-    label_vocabulary,
-)
+from mtl_zoo.data.tables.values import feature_dtype, feature_values, label_values, label_vocabulary
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.data.tables.reading import DEFAULT_ENCODING, read_table, typed_columns
-from mtl_zoo.data.tables.splits import Table, listed, split_tables
-from mtl_zoo.errors import DataError
+from mtl_zoo.data.tables.splits import Table, split_tables
+from mtl_zoo.errors import DataError, listed
+from mtl_zoo.feature_types import FEATURE_TYPES
 
 # Keras refuses "/" in a layer name, so in an input's name.
 _FORBIDDEN_IN_NAMES = "/"
@@ -163,29 +159,12 @@ def _check_columns(tables: dict, columns: dict, labels: list) -> None:
 
 
 def _label_spec(label: LabelColumn, vocabulary: Optional[tuple], table: Table, origin: str) -> LabelSpec:
-    """The `LabelSpec` of a task's column; raises if its class names (found in `origin`) do not fit the task."""
+    """The `LabelSpec` of a task's column; its kind raises if the column (names found in `origin`) does not fit."""
     from mtl_zoo.registry import TASK_KINDS
 
-    where = _where(table, label.column, label.field)
     kind = TASK_KINDS.get(label.kind)
-    if kind.column is None:
-        raise DataError(f"{where}: a {label.kind} task cannot read its labels from one column; use one binary "
-                        f"task per label. Received: kind={label.kind!r}")
-    if kind.column == "number" and label.classes != 1:
-        raise DataError(f"{where}: a {label.kind} task reading one column has one output unit; set classes "
-                        f"to 1. Received: classes={label.classes}")
-    expected = {"class_index": label.classes, "binary": 2}.get(kind.column)
-    if vocabulary is not None and len(vocabulary) != expected:
-        what = "more" if len(vocabulary) > expected else "fewer"
-        fix = (f"set the task's classes to {len(vocabulary)}" if kind.column == "class_index"
-               else "a binary label takes two values (or 0 and 1)")
-        if origin == MODEL_CLASS_NAMES:
-            fix = "the artifact's metrics.json and model disagree: evaluate the artifact as train wrote it"
-        raise DataError(
-            f"{where}: {len(vocabulary)} classes in {origin} ({listed(vocabulary)}), {what} than "
-            f"the task's {expected}; {fix}. Received: classes={label.classes}"
-        )
-    classes = label.classes if kind.column == "class_index" else 1
+    classes = kind.check_label_column(label.classes, vocabulary, _where(table, label.column, label.field), origin,
+                                      evaluation=origin == MODEL_CLASS_NAMES)
     return LabelSpec(label.kind, classes, kind.missing_value, vocabulary)
 
 
@@ -199,7 +178,7 @@ def table_source(name: str, description: str, tables: dict, columns: dict, label
         description: str. One line saying where the data comes from.
         tables: dict. Split name -> `Table`.
         columns: dict. Feature column -> feature type (see
-            `mtl_zoo.data.tables.values.FEATURE_TYPES`).
+            `mtl_zoo.feature_types.FEATURE_TYPES`).
         labels: list of `LabelColumn`. The tasks' label columns.
         train_split: str or None. The split whose values name the classes
             of string labels. Required unless `vocabularies` is given.
@@ -239,9 +218,9 @@ def table_source(name: str, description: str, tables: dict, columns: dict, label
     arrays = {}
     for split in sorted(tables, key=lambda name: name != train_split):  # problems in the training rows first
         table = tables[split]
-        features = {name: feature_values(kind, input_dtypes[name], table.frame[name],
+        features = {name: feature_values(input_dtypes[name], table.frame[name],
                                          _where(table, name, f"data.columns.{name}"))
-                    for name, kind in columns.items()}
+                    for name in columns}
         label_arrays = {}
         for label in labels:
             spec = label_specs[label.column]

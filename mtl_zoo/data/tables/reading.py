@@ -143,8 +143,8 @@ def typed_columns(frame, columns: dict, labels: list, na_values=None):
         if label.column not in frame.columns or label.column in changed or not is_string_column(frame[label.column]):
             continue
         values = numbers(frame[label.column])
-        column_type = TASK_KINDS.get(label.kind).column if label.kind in TASK_KINDS else None
-        if column_type in ("class_index", "binary") and (values.dtype == object or values.isna().all()):
+        takes_names = label.kind in TASK_KINDS and TASK_KINDS.get(label.kind).column_takes_names
+        if takes_names and (values.dtype == object or values.isna().all()):
             continue  # class names, kept as written
         changed[label.column] = values
     return frame.assign(**changed) if changed else frame

@@ -3,11 +3,6 @@
 `split_tables(config, labels)` reads the files of a `data:` section
 (`mtl_zoo.data.tables.reading`) and returns split name -> `Table`, each
 table saying where its rows come from, for messages.
-
-Example:
-
->>> listed(["a", "b"])
-'a, b'
 """
 
 from __future__ import annotations
@@ -18,9 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mtl_zoo.data.tables.reading import DEFAULT_ENCODING, read_table, typed_columns
-from mtl_zoo.errors import DataError
-
-_MAX_LISTED_COLUMNS = 30
+from mtl_zoo.errors import DataError, listed
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -36,13 +29,6 @@ class Table:
     frame: object
     path: Path
     origin: str
-
-
-def listed(names) -> str:
-    """Names joined by commas, the first 30 and how many more."""
-    names = [str(name) for name in names]
-    shown = ", ".join(names[:_MAX_LISTED_COLUMNS])
-    return shown + (f", ... ({len(names) - _MAX_LISTED_COLUMNS} more)" if len(names) > _MAX_LISTED_COLUMNS else "")
 
 
 def split_tables(config, labels: list = ()) -> dict:

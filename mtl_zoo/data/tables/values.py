@@ -1,15 +1,18 @@
 """Table columns as model inputs and task labels: types checked, values converted.
 
-A feature column becomes one scalar input per example: "numeric" columns
-float32 (an empty cell is NaN, which the `features` trunk marks as missing;
-a value beyond float32's range is refused); "categorical" and "id" columns
-int64 when every value is an integer written plainly (`7`, not `007` or
-`7.0`), else strings exactly as written (an empty cell is ""); "text"
+A feature column becomes one scalar input per example, of the dtype its
+type (`mtl_zoo.feature_types`) gives it in `FEATURE_DTYPES`: "numeric"
+columns float32 (an empty cell is NaN, which the `features` trunk marks as
+missing; a value beyond float32's range is refused); "categorical" and "id"
+columns int64 when every value is an integer written plainly (`7`, not `007`
+or `7.0`), else strings exactly as written (an empty cell is ""); "text"
 columns strings. A label column becomes the labels of a task of its kind,
 with empty cells as missing labels (-1 for class indices, NaN for floats, as
-`mtl_zoo.tasks.labels` expects). Class labels written as strings are mapped to
-indices through a vocabulary: the sorted values of the training split
-(index = position).
+`mtl_zoo.tasks.labels` expects): the kind's column rule
+(`TaskKind.column_labels`, `mtl_zoo.tasks.kinds.label_column`) says which
+values it takes, and reads them through `ColumnCells`. Class labels written
+as strings are mapped to indices through a vocabulary: the sorted values of
+the training split (index = position).
 
 How a file's cells become these values (which strings mean "missing" in
 numeric columns, `MISSING_MARKERS`) is decided when the file is read, by
@@ -39,7 +42,6 @@ import pandas as pd
 
 from mtl_zoo.errors import DataError
 
-FEATURE_TYPES = ("numeric", "categorical", "id", "text")
 # Cells of a numeric column (feature, or label read as numbers) that mean "missing", besides a blank cell;
 # a recipe's `data.na_values` replaces them. Categorical, id and text columns keep every string as written.
 MISSING_MARKERS = ("NA", "N/A", "n/a", "#N/A", "NaN", "nan", "null", "NULL", "None", "?", ".", "-")
@@ -121,16 +123,110 @@ def _plain_integers(series: pd.Series) -> bool:
                for value in values)
 
 
+class ColumnCells:
+    """One column of a file, read as numbers or class names; errors name the file, column and row.
+
+    Task kinds read their label columns through it (see
+    `TaskKind.column_labels`), so they need no pandas.
+
+    Args:
+        series: `pd.Series`. The column (its index counts data rows from 0).
+        where: str. File and column, for messages.
+
+    Example:
+
+    >>> cells = ColumnCells(pd.Series(["b", None, "a"]), "a.csv: column 'grade'")
+    >>> cells.class_indices(("a", "b")).tolist()
+    [1, -1, 0]
+    """
+
+    def __init__(self, series: pd.Series, where: str):
+        self.series = series
+        self.where = where
+
+    def numbers(self, expected: str) -> np.ndarray:
+        """float64 values, NaN for empty cells; raises for the first cell that is no number (`expected` says why)."""
+        return _numbers(self.series, self.where, expected).to_numpy()
+
+    def class_indices(self, vocabulary: tuple, evaluation: bool = False) -> np.ndarray:
+        """int64 position of each cell's name in `vocabulary`, -1 for an empty cell; raises for an unknown name.
+
+        Args:
+            vocabulary: tuple. The class names.
+            evaluation: bool. The names are a trained model's, not the
+                training split's; the message says so. Defaults to False.
+        """
+        series, where = self.series, self.where
+        text = as_strings(series)
+        index = {name: position for position, name in enumerate(vocabulary)}
+        codes = np.array([index.get(name, -1) for name in text.tolist()], dtype="int64")
+        unknown = (codes == -1) & (text != "")
+        if unknown.any():
+            value = _first(series, unknown)
+            if evaluation:
+                raise DataError(
+                    f"{where}: {_row(series, unknown)} holds {value!r}, a class the model was not trained on "
+                    f"(classes: {', '.join(vocabulary)}); score only rows of these classes, or leave the cell "
+                    f"empty to skip the row for this task. Received: {value!r}"
+                )
+            raise DataError(
+                f"{where}: {_row(series, unknown)} holds {value!r}, a class the training split does not have "
+                f"(classes: {', '.join(vocabulary)}); every class must appear in the training split. "
+                f"Received: {value!r}"
+            )
+        return codes
+
+    def refuse(self, mask, problem: str) -> None:
+        """Raises for the first cell where `mask` is True, saying `problem` (what the values must be)."""
+        if mask.any():
+            value = _first(self.series, mask)
+            raise DataError(f"{self.where}: {_row(self.series, mask)} holds {value!r}; {problem}. "
+                            f"Received: {value!r}")
+
+    def check_float32(self, values: np.ndarray, fix: str) -> None:
+        """Raises for the first finite value beyond float32's range (it would become infinity)."""
+        with np.errstate(invalid="ignore"):
+            overflow = np.isfinite(values) & (np.abs(values) > _FLOAT32_MAX)
+        if overflow.any():
+            value = _first(self.series, overflow)
+            raise DataError(f"{self.where}: {_row(self.series, overflow)} holds {value!r}, beyond float32's range "
+                            f"(+-{_FLOAT32_MAX:.4g}); {fix}. Received: {value!r}")
+
+
+# === Features ===
+
+
+def _float32_dtype(columns) -> str:
+    return "float32"
+
+
+def _key_dtype(columns) -> str:
+    """int64 when every cell of every part is an integer (stored as one, or written plainly), else string."""
+    integers = all((pd.api.types.is_integer_dtype(column) and not column.isna().any()) or _plain_integers(column)
+                   for column in columns)
+    return "int64" if integers else "string"
+
+
+def _string_dtype(columns) -> str:
+    return "string"
+
+
+# Feature type (`mtl_zoo.feature_types.FEATURE_TYPES`) -> the input dtype of a column of that type,
+# decided over the column's parts (one per split).
+FEATURE_DTYPES = {"numeric": _float32_dtype, "categorical": _key_dtype, "id": _key_dtype, "text": _string_dtype}
+
+
 def feature_dtype(feature_type: str, columns) -> str:
     """The input dtype of a feature column, decided over all its parts (one per split).
 
     Args:
-        feature_type: str. One of `FEATURE_TYPES`.
+        feature_type: str. One of `mtl_zoo.feature_types.FEATURE_TYPES`.
         columns: list of `pd.Series`. The column in every split.
 
     Returns:
         "float32" (numeric), "int64" (categorical or id columns whose every
-        cell is an integer: stored as one, or written plainly) or "string".
+        cell is an integer: stored as one, or written plainly) or "string"
+        (see `FEATURE_DTYPES`).
 
     Example:
 
@@ -141,21 +237,13 @@ def feature_dtype(feature_type: str, columns) -> str:
     >>> feature_dtype("id", [pd.Series(["007", "12"])])
     'string'
     """
-    if feature_type == "numeric":
-        return "float32"
-    if feature_type in ("categorical", "id") and all(
-        (pd.api.types.is_integer_dtype(column) and not column.isna().any()) or _plain_integers(column)
-        for column in columns
-    ):
-        return "int64"
-    return "string"
+    return FEATURE_DTYPES[feature_type](columns)
 
 
-def feature_values(feature_type: str, dtype: str, series: pd.Series, where: str) -> np.ndarray:
-    """Converts a feature column to the values its model input takes.
+def feature_values(dtype: str, series: pd.Series, where: str) -> np.ndarray:
+    """Converts a feature column to the values its model input takes (its dtype decides how).
 
     Args:
-        feature_type: str. One of `FEATURE_TYPES`.
         dtype: str. The input's dtype: "float32", "int64" or "string".
         series: `pd.Series`. The column.
         where: str. File and column, for messages.
@@ -166,48 +254,41 @@ def feature_values(feature_type: str, dtype: str, series: pd.Series, where: str)
 
     Example:
 
-    >>> feature_values("numeric", "float32", pd.Series([1, 2.5]), "a.csv: column 'age'").tolist()
+    >>> feature_values("float32", pd.Series([1, 2.5]), "a.csv: column 'age'").tolist()
     [1.0, 2.5]
     """
-    if dtype == "string":
-        return as_strings(series)
-    fix = {
-        "float32": "declare the column categorical or text in data.columns, or fix the value",
-        "int64": "the model takes integer values in this column",
-    }[dtype]
-    if dtype == "int64" and is_string_column(series):
-        return _integer_strings(series, where, fix)
-    numbers = _numbers(series, where, fix)
-    values = numbers.to_numpy()
-    if dtype == "int64":
-        missing = np.isnan(values)
-        if missing.any():
-            raise DataError(
-                f"{where}: {_row(series, missing)} is empty; the model takes an integer in every row of this "
-                f"column: fill or drop the {int(missing.sum())} empty cells. Received: {_first(series, missing)!r}"
-            )
-        fractional = values != np.round(values)
-        if fractional.any():
-            raise DataError(f"{where}: {_row(series, fractional)} holds {_first(series, fractional)!r}; {fix}. "
-                            f"Received: {_first(series, fractional)!r}")
-        return values.astype("int64")
-    infinite = np.isinf(values)
-    if infinite.any():
-        raise DataError(f"{where}: {_row(series, infinite)} holds {_first(series, infinite)!r}; numeric features "
-                        f"must be finite. Received: {_first(series, infinite)!r}")
-    _check_float32(series, values, where, "numeric features are float32: rescale the column (e.g. divide it "
-                                          "or take its logarithm) or fix the value")
+    return _FEATURE_VALUES[dtype](ColumnCells(series, where))
+
+
+def _float32_values(cells: ColumnCells) -> np.ndarray:
+    values = cells.numbers("declare the column categorical or text in data.columns, or fix the value")
+    cells.refuse(np.isinf(values), "numeric features must be finite")
+    cells.check_float32(values, "numeric features are float32: rescale the column (e.g. divide it or take its "
+                                "logarithm) or fix the value")
     return values.astype("float32")
 
 
-def _check_float32(series: pd.Series, values: np.ndarray, where: str, fix: str) -> None:
-    """Raises for the first finite value beyond float32's range (it would become infinity)."""
-    with np.errstate(invalid="ignore"):
-        overflow = np.isfinite(values) & (np.abs(values) > _FLOAT32_MAX)
-    if overflow.any():
-        value = _first(series, overflow)
-        raise DataError(f"{where}: {_row(series, overflow)} holds {value!r}, beyond float32's range "
-                        f"(+-{_FLOAT32_MAX:.4g}); {fix}. Received: {value!r}")
+def _int64_values(cells: ColumnCells) -> np.ndarray:
+    series, where, fix = cells.series, cells.where, "the model takes integer values in this column"
+    if is_string_column(series):
+        return _integer_strings(series, where, fix)
+    values = cells.numbers(fix)
+    missing = np.isnan(values)
+    if missing.any():
+        raise DataError(
+            f"{where}: {_row(series, missing)} is empty; the model takes an integer in every row of this "
+            f"column: fill or drop the {int(missing.sum())} empty cells. Received: {_first(series, missing)!r}"
+        )
+    cells.refuse(values != np.round(values), fix)
+    return values.astype("int64")
+
+
+def _string_values(cells: ColumnCells) -> np.ndarray:
+    return as_strings(cells.series)
+
+
+# Input dtype -> how a column becomes values of it.
+_FEATURE_VALUES = {"float32": _float32_values, "int64": _int64_values, "string": _string_values}
 
 
 def _integer_strings(series: pd.Series, where: str, fix: str) -> np.ndarray:
@@ -231,11 +312,21 @@ def _integer_strings(series: pd.Series, where: str, fix: str) -> np.ndarray:
     return parsed
 
 
+# === Labels ===
+
+
+def _task_kind(kind: str):
+    from mtl_zoo.registry import TASK_KINDS
+
+    return TASK_KINDS.get(kind)
+
+
 def label_vocabulary(kind: str, series: pd.Series) -> Optional[tuple]:
     """The class names of a label column written as strings, else None.
 
-    Only classification and binary labels may be strings; their names are
-    the column's distinct values (empty cells left out), sorted.
+    Only kinds whose column takes names (`TaskKind.column_takes_names`:
+    classification, binary) may have string labels; their names are the
+    column's distinct values (empty cells left out), sorted.
 
     Args:
         kind: str. The task kind.
@@ -248,14 +339,14 @@ def label_vocabulary(kind: str, series: pd.Series) -> Optional[tuple]:
     >>> label_vocabulary("binary", pd.Series([1.0, 0.0])) is None
     True
     """
-    if _column_type(kind) not in ("class_index", "binary") or is_numeric(series):
+    if not _task_kind(kind).column_takes_names or is_numeric(series):
         return None
     return tuple(sorted(set(as_strings(series).tolist()) - {""}))
 
 
 def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optional[tuple], where: str,
                  evaluation: bool = False) -> np.ndarray:
-    """Converts a label column to a task's labels; empty cells become missing labels.
+    """Converts a label column to a task's labels (its kind's column rule); empty cells become missing labels.
 
     Args:
         kind: str. A task kind whose labels fit in one column (its
@@ -278,73 +369,4 @@ def label_values(kind: str, classes: int, series: pd.Series, vocabulary: Optiona
     >>> label_values("binary", 1, pd.Series([1, None, 0]), None, "a.csv: column 'clicked'").tolist()
     [1.0, nan, 0.0]
     """
-    column = _column_type(kind)
-    if column is None:
-        raise DataError(
-            f"{where}: a {kind} task cannot read its labels from one column of a file; use one binary task "
-            f"per label. Received: kind={kind!r}"
-        )
-    if vocabulary is not None:
-        return _vocabulary_indices(column, series, vocabulary, where, evaluation)
-    expected = {
-        "class_index": f"{kind} labels are class indices 0..{classes - 1} or class names "
-                       "written as strings in every split",
-        "binary": f"{kind} labels are 0 or 1 (or two names written as strings in every split)",
-        "number": f"{kind} labels are numbers",
-    }[column]
-    if evaluation and column != "number":
-        expected = (f"the model was trained on {kind} labels written as numbers in this column "
-                    f"({'class indices 0..' + str(classes - 1) if column == 'class_index' else '0 or 1'}): "
-                    "write them so here")
-    numbers = _numbers(series, where, expected)
-    values = numbers.to_numpy()
-    present = ~np.isnan(values)
-    if column == "class_index":
-        bad = present & ((values != np.round(values)) | (values < 0) | (values >= classes))
-        owner = "the model has" if evaluation else "the task has classes:"
-        message = f"class indices must be whole numbers from 0 to {classes - 1} ({owner} {classes})"
-    elif column == "binary":
-        bad = present & ((values < 0) | (values > 1))
-        message = f"{kind} labels are 0 or 1 (probabilities in [0, 1] also fit)"
-    else:
-        bad = present & ~np.isfinite(values)
-        message = f"{kind} labels must be finite numbers"
-    if bad.any():
-        value = _first(series, bad)
-        raise DataError(f"{where}: {_row(series, bad)} holds {value!r}; {message}. Received: {value!r}")
-    if column == "class_index":
-        return np.where(present, values, -1).astype("int32")
-    if column == "number":
-        _check_float32(series, values, where, f"{kind} labels are float32: rescale the column or fix the value")
-    return values.astype("float32")
-
-
-def _column_type(kind: str) -> Optional[str]:
-    """What one label column of task kind `kind` becomes (`TaskKind.column`), or None."""
-    from mtl_zoo.registry import TASK_KINDS
-
-    return TASK_KINDS.get(kind).column
-
-
-def _vocabulary_indices(column: str, series: pd.Series, vocabulary: tuple, where: str,
-                        evaluation: bool = False) -> np.ndarray:
-    text = as_strings(series)
-    index = {name: position for position, name in enumerate(vocabulary)}
-    codes = np.array([index.get(name, -1) for name in text.tolist()], dtype="int64")
-    unknown = (codes == -1) & (text != "")
-    if unknown.any():
-        value = _first(series, unknown)
-        if evaluation:
-            raise DataError(
-                f"{where}: {_row(series, unknown)} holds {value!r}, a class the model was not trained on "
-                f"(classes: {', '.join(vocabulary)}); score only rows of these classes, or leave the cell "
-                f"empty to skip the row for this task. Received: {value!r}"
-            )
-        raise DataError(
-            f"{where}: {_row(series, unknown)} holds {value!r}, a class the training split does not have "
-            f"(classes: {', '.join(vocabulary)}); every class must appear in the training split. "
-            f"Received: {value!r}"
-        )
-    if column == "class_index":
-        return codes.astype("int32")
-    return np.where(codes >= 0, codes, np.nan).astype("float32")
+    return _task_kind(kind).column_labels(ColumnCells(series, where), classes, vocabulary, evaluation)

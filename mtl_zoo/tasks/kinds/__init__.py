@@ -4,7 +4,9 @@ Sentence-level kinds: `classification`, `binary`, `multilabel`,
 `regression`. Per-token: `tagging`. Boxes: `bbox`. Per-pixel:
 `segmentation` and `dense_regression`. A new kind is one module that
 registers a `TaskKind` (subclass it to change the head, the label layout or
-the metrics) plus its import here or in a plugin.
+the metrics) plus its import here or in a plugin. `label_column` holds the
+rules by which one column of a file becomes a kind's labels
+(`TaskKind.column`).
 """
 
 from mtl_zoo.tasks.kinds import base

@@ -10,7 +10,10 @@ A kind says how a task of its kind is built, checked and scored:
   one class index per token or pixel (`split_labels`, the missing-label mask);
 - its **loss** (`loss_values`: one loss value per observed label) and its
   **metrics** (`make_metric`, `metric_inputs`);
-- its **table column** (`column`): what one data column of that kind becomes;
+- its **table column** (`column`, one of the rules of
+  `mtl_zoo.tasks.kinds.label_column`): whether one column of a file can hold
+  its labels, and how its cells become them (`check_label_column`,
+  `column_labels`);
 - its **model card** entry (`output_card`).
 
 The four sentence-level kinds (classification, binary, multilabel,
@@ -25,6 +28,8 @@ Example:
 >>> kind = TASK_KINDS.get("classification")
 >>> kind.minimum_classes, kind.column, kind.label_dtype
 (2, 'class_index', 'int32')
+>>> kind.column_takes_names, TASK_KINDS.get("regression").column_takes_names
+(True, False)
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Optional
 
-from mtl_zoo.errors import OptionError
+from mtl_zoo.errors import DataError, OptionError
+from mtl_zoo.tasks.kinds.label_column import COLUMN_RULES
 
 # One line per label rule, for the error that names a task with a label it cannot have.
 RULE_TEXT = {
@@ -40,7 +46,6 @@ RULE_TEXT = {
     "unit_interval": "labels must lie in [0, 1] (NaN marks a missing label)",
     "finite": "labels must be finite numbers (NaN marks a missing label)",
 }
-COLUMN_TYPES = ("class_index", "binary", "number")
 
 
 @dataclasses.dataclass
@@ -98,9 +103,10 @@ class TaskKind:
             `make_metric`) that are not Keras metric names, e.g. "iou".
             Defaults to none.
         column: str or None. What one table column of labels becomes for
-            this kind: "class_index" (int32 class indices, -1 missing),
-            "binary" (float32 0/1, NaN missing), "number" (float32, NaN
-            missing) or None (the kind's labels do not fit in one column).
+            this kind, a rule of `mtl_zoo.tasks.kinds.label_column.COLUMN_RULES`:
+            "class_index" (int32 class indices, -1 missing), "binary"
+            (float32 0/1, NaN missing), "number" (float32, NaN missing) or
+            None (the kind's labels do not fit in one column).
             Defaults to None.
         label_classes: bool. Whether `classes` counts the classes of the
             data set's label (checked against it in recipes). Defaults to
@@ -133,8 +139,8 @@ class TaskKind:
         if self.label_rule not in RULE_TEXT:
             raise ValueError(f"Task kind '{self.name}': label_rule must be one of {', '.join(RULE_TEXT)}. "
                              f"Received: label_rule={self.label_rule!r}")
-        if self.column is not None and self.column not in COLUMN_TYPES:
-            raise ValueError(f"Task kind '{self.name}': column must be one of {', '.join(COLUMN_TYPES)} or None. "
+        if self.column is not None and self.column not in COLUMN_RULES:
+            raise ValueError(f"Task kind '{self.name}': column must be one of {', '.join(COLUMN_RULES)} or None. "
                              f"Received: column={self.column!r}")
 
     # === Tasks ===
@@ -276,6 +282,55 @@ class TaskKind:
         from keras import ops
 
         return ops.reshape(labels, (-1, 1)), ops.reshape(predictions, (-1, 1)), ops.reshape(weights, (-1, 1))
+
+    # === Table columns ===
+
+    @property
+    def column_takes_names(self) -> bool:
+        """Whether one table column of this kind's labels may hold class names written as strings."""
+        return self.column is not None and COLUMN_RULES[self.column].takes_names
+
+    def check_label_column(self, classes: int, vocabulary: Optional[tuple], where: str, origin: str,
+                           evaluation: bool = False) -> int:
+        """Raises `DataError` unless a task of this kind can read its labels from one column of a file.
+
+        Args:
+            classes: int. The task's `classes`.
+            vocabulary: tuple or None. The class names found in the column,
+                or None when it holds numbers.
+            where: str. File and column, for messages.
+            origin: str. Where the class names were found, for messages.
+            evaluation: bool. The column is in a file a trained model is
+                scored on (its class names fixed by the model). Defaults to
+                False.
+
+        Returns:
+            The label's number of classes (output units), as `LabelSpec.classes`.
+        """
+        return self._column_rule(where).check(self.name, classes, vocabulary, where, origin, evaluation)
+
+    def column_labels(self, cells, classes: int, vocabulary: Optional[tuple], evaluation: bool = False):
+        """A column's cells as labels of this kind; an empty cell becomes a missing label.
+
+        Args:
+            cells: `mtl_zoo.data.tables.values.ColumnCells`. The column and
+                where it is; it reads numbers and class names and raises the
+                error that names the first offending row.
+            classes: int. The label's classes (from `check_label_column`).
+            vocabulary: tuple or None. Class names (index = position) when
+                the column holds names.
+            evaluation: bool. As in `check_label_column`. Defaults to False.
+
+        Returns:
+            A numpy array of `label_dtype`, one label per row.
+        """
+        return self._column_rule(cells.where).labels(self.name, cells, classes, vocabulary, evaluation)
+
+    def _column_rule(self, where: str):
+        if self.column is None:
+            raise DataError(f"{where}: a {self.name} task cannot read its labels from one column; use one binary "
+                            f"task per label. Received: kind={self.name!r}")
+        return COLUMN_RULES[self.column]
 
     # === Outputs and data ===
 
