@@ -16,7 +16,8 @@ The table is printed and written to `benchmarks/results/zoo_accuracy.{json,md}`
 (`--name` changes the stem). When that json already holds rows of the same
 labels, each accuracy is compared with its earlier figure and the run fails
 (exit status 1, after writing) if one moved by more than `--tolerance`
-(default 0.01, the tolerance README states for its tables).
+(default 0.015: between seeds 1, 2 and 42 a recipe's accuracy moved by up to
+0.0145, `results/zoo_accuracy_seed_spread.json`; README states it for its tables).
 Training times are wall-clock seconds on the machine the script ran on and
 depend on what else it was doing.
 
@@ -148,7 +149,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--runs-dir", type=Path, default=None, help="where the artifacts go (default: a temporary folder)")
     parser.add_argument("--name", default="zoo_accuracy",
                         help="stem of the result files (default: zoo_accuracy), e.g. to keep a run of some rows apart")
-    parser.add_argument("--tolerance", type=float, default=0.01,
+    parser.add_argument("--tolerance", type=float, default=0.015,
                         help="largest accepted change of an accuracy against the earlier run of the same name")
     args = parser.parse_args(argv)
     from mtl_zoo.registry import BALANCERS
