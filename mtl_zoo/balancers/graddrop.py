@@ -22,14 +22,14 @@ import keras
 import tensorflow as tf
 
 from mtl_zoo.balancers.base import GradientBalancer
-from mtl_zoo.balancers.gradient_math import add_step_counter, least_squares_weights, next_step_seed
+from mtl_zoo.balancers.gradient_math import RandomPerStep, least_squares_weights
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import BALANCERS
 
 
 @BALANCERS.register("graddrop")
 @keras.saving.register_keras_serializable(package="mtl_zoo")
-class GradDrop(GradientBalancer):
+class GradDrop(RandomPerStep, GradientBalancer):
     """Gradient sign dropout on the shared variables' gradients.
 
     For each coordinate, the sign purity `P = (1 + sum_t g_t / sum_t |g_t|) / 2`
@@ -57,23 +57,13 @@ class GradDrop(GradientBalancer):
         super().__init__(task_gradients=task_gradients, **kwargs)
         if not isinstance(leak, numbers.Real) or isinstance(leak, bool) or not (0.0 <= leak <= 1.0):
             raise OptionError("leak", f"GradDrop needs a leak between 0 and 1. Received: leak={leak!r}")
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-            raise OptionError("seed", f"GradDrop needs an integer seed. Received: seed={seed!r}")
         self.leak = float(leak)
-        self.seed = int(seed)
-        self.step = None
-
-    def build_for_tasks(self, tasks) -> None:
-        if self.step is None:
-            self.step = add_step_counter(self)
-        super().build_for_tasks(tasks)
+        self.set_seed(seed, "GradDrop")
 
     def aggregate(self, grads):
-        if self.step is None:  # used on its own, outside a model
-            self.step = add_step_counter(self)
         grads = tf.convert_to_tensor(grads, tf.float32)
         purity = 0.5 * (1.0 + tf.math.divide_no_nan(tf.reduce_sum(grads, 0), tf.reduce_sum(tf.abs(grads), 0)))
-        uniform = tf.random.stateless_uniform(tf.shape(grads)[1:], next_step_seed(self.seed, self.step))
+        uniform = tf.random.stateless_uniform(tf.shape(grads)[1:], self.step_seed())
         keep = tf.where(grads > 0.0, (purity > uniform)[None, :], (purity < uniform)[None, :])
         kept = tf.where(keep, grads, 0.0)
         if self.leak:

@@ -29,7 +29,11 @@ Example:
 
 from __future__ import annotations
 
+import numbers
+
 import tensorflow as tf
+
+from mtl_zoo.errors import OptionError
 
 # Ridge added to scaled Gram matrices: makes every solution unique (e.g. uniform
 # weights for identical gradients) and moves directions by ~1e-9 relative.
@@ -155,21 +159,40 @@ def quadratic_program(gram, linear, simplex: bool = False, iterations: int = 30)
     return x
 
 
-def add_step_counter(layer):
-    """Adds a saved int64 training-step counter to `layer`, identical on every replica."""
-    return layer.add_weight(
-        shape=(), initializer="zeros", dtype="int64", trainable=False,
-        aggregation="only_first_replica", name="step",
-    )
+class RandomPerStep:
+    """Mixin for a balancer that draws new random numbers at every training step, reproducibly.
 
+    Step `n` draws from the stateless seed `[seed, n]`, `n` being an int64
+    step counter saved with the model and identical on every replica
+    (`aggregation="only_first_replica"`), so a resumed or replicated run
+    draws the same numbers. Put it before the balancer base class.
 
-def next_step_seed(seed: int, counter):
-    """Returns this step's stateless random seed `[seed, step]` and advances `counter`.
+    Example:
 
-    Args:
-        seed: int. The balancer's seed option.
-        counter: the int64 step variable (see `add_step_counter`).
+    >>> from mtl_zoo.balancers.pcgrad import PCGrad
+    >>> PCGrad(seed=3).step_seed().numpy().tolist()
+    [3, 0]
     """
-    step = tf.convert_to_tensor(counter)
-    counter.assign_add(1)
-    return tf.stack([tf.constant(seed, tf.int64), tf.cast(step, tf.int64)])
+
+    def set_seed(self, seed, method: str) -> None:
+        """Checks and keeps the `seed` option of `method` (its name, for the message)."""
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+            raise OptionError("seed", f"{method} needs an integer seed. Received: seed={seed!r}")
+        self.seed = int(seed)
+        self.step = None
+
+    def build_for_tasks(self, tasks) -> None:
+        self._add_step_counter()
+        super().build_for_tasks(tasks)
+
+    def _add_step_counter(self) -> None:
+        if self.step is None:
+            self.step = self.add_weight(shape=(), initializer="zeros", dtype="int64", trainable=False,
+                                        aggregation="only_first_replica", name="step")
+
+    def step_seed(self):
+        """This step's stateless random seed `[seed, step]`; advances the step counter."""
+        self._add_step_counter()  # also when used on its own, outside a model
+        step = tf.convert_to_tensor(self.step)
+        self.step.assign_add(1)
+        return tf.stack([tf.constant(self.seed, tf.int64), tf.cast(step, tf.int64)])

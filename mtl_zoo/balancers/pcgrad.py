@@ -14,21 +14,19 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from typing import Literal
 
 import keras
 import tensorflow as tf
 
-from mtl_zoo.balancers.gradient_math import add_step_counter, compiled, next_step_seed
+from mtl_zoo.balancers.gradient_math import RandomPerStep, compiled
 from mtl_zoo.balancers.gradient_weighting import GradientWeighting
-from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import BALANCERS
 
 
 @BALANCERS.register("pcgrad")
 @keras.saving.register_keras_serializable(package="mtl_zoo")
-class PCGrad(GradientWeighting):
+class PCGrad(RandomPerStep, GradientWeighting):
     """Projecting conflicting gradients ("gradient surgery"), summed.
 
     Each task gradient `g_i` visits the other tasks in a random order; when
@@ -53,22 +51,12 @@ class PCGrad(GradientWeighting):
     def __init__(self, seed: int = 0, task_gradients: Literal["auto", "vectorized", "loop"] = "auto",
                  rep_grad: bool = False, **kwargs):
         super().__init__(task_gradients=task_gradients, rep_grad=rep_grad, **kwargs)
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-            raise OptionError("seed", f"PCGrad needs an integer seed. Received: seed={seed!r}")
-        self.seed = int(seed)
-        self.step = None
-
-    def build_for_tasks(self, tasks) -> None:
-        if self.step is None:
-            self.step = add_step_counter(self)
-        super().build_for_tasks(tasks)
+        self.set_seed(seed, "PCGrad")
 
     def gram_weights(self, gram):
-        if self.step is None:  # used on its own, outside a model
-            self.step = add_step_counter(self)
         num_tasks = gram.shape[0]
         # orders[i]: the order in which task i visits the tasks (itself skipped).
-        uniform = tf.random.stateless_uniform([num_tasks, num_tasks], next_step_seed(self.seed, self.step))
+        uniform = tf.random.stateless_uniform([num_tasks, num_tasks], self.step_seed())
         return projection_weights(gram, tf.argsort(uniform))
 
     def get_config(self) -> dict:

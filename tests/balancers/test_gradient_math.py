@@ -9,9 +9,11 @@ import tensorflow as tf
 from scipy.optimize import minimize
 
 from mtl_zoo.balancers.gradient_math import (
-    add_step_counter, combine, gram_matrix, next_step_seed, quadratic_program, scaled_gram,
+    combine, gram_matrix, quadratic_program, scaled_gram,
 )
 from mtl_zoo.balancers.pcgrad import PCGrad
+from mtl_zoo.balancers.graddrop import GradDrop
+from mtl_zoo.errors import OptionError
 import mtl_zoo.balancers
 
 
@@ -90,11 +92,16 @@ def test_non_negative_programs_in_a_batch_match_scipy(seed):
 
 
 def test_step_seeds_advance_a_counter_and_depend_on_the_seed():
-    layer = PCGrad()
-    counter = add_step_counter(layer)
-    first, second = next_step_seed(5, counter).numpy(), next_step_seed(5, counter).numpy()
-    assert first.tolist() == [5, 0] and second.tolist() == [5, 1] and int(counter.numpy()) == 2
-    assert counter.trainable is False
+    layer = PCGrad(seed=5)
+    first, second = layer.step_seed().numpy(), layer.step_seed().numpy()
+    assert first.tolist() == [5, 0] and second.tolist() == [5, 1] and int(layer.step.numpy()) == 2
+    assert layer.step.trainable is False and [v.path for v in layer.weights].count(layer.step.path) == 1
+
+
+@pytest.mark.parametrize("seed", [1.5, True, "3"])
+def test_a_seed_that_is_not_an_integer_is_refused(seed):
+    with pytest.raises(OptionError, match=r"GradDrop needs an integer seed. Received: seed="):
+        GradDrop(seed=seed)
 
 
 # === The XLA-compiled solvers take the Gram matrix as an input, so one compilation serves every step ===
