@@ -417,6 +417,7 @@ def write_artifact(result, recipe, target, overwrite: bool = False, tensorboard_
             "test": result.test_metrics,
             **(extra_metrics or {}),
             "epochs": recipe.training.epochs,
+            **({"early_stopping": result.early_stopping} if result.early_stopping is not None else {}),
             "timing": {
                 "train_seconds": round(result.train_seconds, 3),
                 "evaluation_seconds": round(result.evaluation_seconds, 3),

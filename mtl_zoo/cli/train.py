@@ -35,6 +35,7 @@ def command_train(arguments) -> int:
 
     from mtl_zoo.artifacts.writer import check_output_folder, write_artifact
     from mtl_zoo.training.checkpoints import RunCheckpoints, recipe_fingerprint
+    from mtl_zoo.training.early_stopping import check_monitor, describe as describe_early_stopping
     from mtl_zoo.distribution.strategies import is_chief, make_strategy, strategy_record
     from mtl_zoo.training.progress import EpochProgress, format_metrics_table
     from mtl_zoo.recipes.loading import dump_recipe, load_recipe
@@ -55,12 +56,16 @@ def command_train(arguments) -> int:
     where = "" if record["strategy"] == "default" else (
         f", strategy '{record['strategy']}' on {record['replicas']} replicas"
         + (f" in {record['workers']} workers" if record["workers"] > 1 else ""))
+    stopping = recipe.training.early_stopping
+    epochs = (f"{recipe.training.epochs} epochs" if stopping is None
+              else f"at most {recipe.training.epochs} epochs, stopping early on {stopping.monitor}")
     say(f"Training '{recipe.name}' ({len(recipe.tasks)} tasks, sharing '{recipe.model.sharing}', "
-        f"{recipe.training.epochs} epochs{where}) -> {output}", flush=True)
+        f"{epochs}{where}) -> {output}", flush=True)
     grouping = None
     if wants_measured_groups(recipe):
         recipe, grouping = measure_groups(recipe, arguments.verbose, say)
     build_model_from_recipe(recipe, adapt=False, strategy=strategy)  # a bad option stops here, before any data is read
+    check_monitor(recipe)
     prepare_data(recipe, recipe.data.train_split, arguments.verbose)
     progress = EpochProgress({task.name: ["loss", *task.metrics] for task in recipe_tasks(recipe)})
     logs = Path(tempfile.mkdtemp(prefix="mtl_zoo_tensorboard_"))
@@ -79,6 +84,8 @@ def command_train(arguments) -> int:
         result = train_recipe(recipe, callbacks=callbacks, strategy=strategy, checkpoints=checkpoints)
         say(f"\nTrained in {result.train_seconds:.1f}s ({result.train_examples} examples x "
             f"{result.epochs_trained:g} epochs, {result.examples_per_second:.0f} examples/s)")
+        if result.early_stopping:
+            say(describe_early_stopping(result.early_stopping, recipe.training.epochs))
         say(f"Test metrics ({recipe.data.test_split} split, evaluated in {result.evaluation_seconds:.1f}s):")
         say(format_metrics_table(result.test_metrics))
         baselines = train_single_task_models(recipe, result) if arguments.single_task else None

@@ -76,6 +76,8 @@ def accept_exponent_floats(hint):
 RESERVED_TASK_NAMES = ("serving_default",)
 # `model.groups` of a task_tree recipe whose groups `train` measures from task affinity first.
 MEASURED_GROUPS = "auto"
+# The multi-task score's log key (`mtl_zoo.training.score`): the default `training.early_stopping.monitor`.
+MULTI_TASK_SCORE = "multi_task_score"
 
 
 def _check_name(registry: Registry, value: str) -> str:
@@ -344,6 +346,26 @@ class GradientConflictsConfig(BaseModel):
     every_n_steps: int = Field(ge=1)
 
 
+class EarlyStoppingConfig(BaseModel):
+    """Stop training when a validation metric stops improving, and keep the best epoch's weights.
+
+    `monitor` is `multi_task_score` (the score `mtl-zoo tune` maximizes,
+    `tuning.objective`) or a logged validation key: `val_loss`,
+    `val_<task>_loss` or `val_<task>_<metric>`; it must improve by more than
+    `min_delta` within `patience` epochs. Without a validation split
+    (`data.validation_split: null`), `validation_fraction` of the training
+    rows (0.1 when not given), drawn with `data.split_seed`, are held out to
+    validate on (`mtl_zoo.data.held_out`). See `mtl_zoo.training.early_stopping`.
+    """
+
+    model_config = ConfigDict(extra="forbid", **_STRICT)
+
+    patience: int = Field(ge=0)
+    monitor: str = Field(MULTI_TASK_SCORE, min_length=1)
+    min_delta: Float = Field(0.0, ge=0)
+    validation_fraction: Optional[Float] = Field(None, gt=0, lt=1)
+
+
 class TrainingConfig(BaseModel):
     """How long and with what optimizer to train.
 
@@ -364,7 +386,9 @@ class TrainingConfig(BaseModel):
     `mixed_float16` on GPU (`mtl_zoo.distribution.precision`). `mtl-zoo train` keeps a
     checkpoint of the run at the end of every epoch and, with
     `checkpoint_every_n_steps`, every that many training steps too
-    (`mtl_zoo.training.checkpoints`).
+    (`mtl_zoo.training.checkpoints`). `early_stopping` ends training once
+    its monitored validation metric stops improving and restores the best
+    epoch's weights; `epochs` is then the most it trains.
     """
 
     model_config = ConfigDict(extra="forbid", **_STRICT)
@@ -381,6 +405,7 @@ class TrainingConfig(BaseModel):
     strategy: Literal["default", "mirrored", "multi_worker", "tpu"] = "default"
     mixed_precision: bool = Field(False, strict=True)
     checkpoint_every_n_steps: Optional[int] = Field(None, ge=1)
+    early_stopping: Optional[EarlyStoppingConfig] = None
 
     @field_validator("optimizer")
     @classmethod
@@ -416,7 +441,7 @@ class TuningRange(BaseModel):
 
 
 class TuningObjectiveConfig(BaseModel):
-    """What `mtl-zoo tune` maximizes (see `mtl_zoo.tuning.score`).
+    """What `mtl-zoo tune` maximizes and early stopping watches by default (see `mtl_zoo.training.score`).
 
     `metrics` picks each task's validation metric (default: its first metric,
     else its loss), `weights` weighs the tasks (default 1); `baselines`

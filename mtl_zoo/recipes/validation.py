@@ -3,8 +3,8 @@
 Validation checks the fields with pydantic, the options of the named trunk,
 sharing scheme and balancer against their builders' signatures, and builds
 what is cheap to build, so nothing that passes can fail later for a value the
-user wrote: every task (and its loss and metric objects), the trunk's blocks
-and the balancer. Any problem raises a one-line `RecipeError` naming the file,
+user wrote: every task (and its loss and metric objects), the trunk's blocks,
+the balancer and early stopping's monitor. Any problem raises a one-line `RecipeError` naming the file,
 the field path and what is allowed; unknown or ill-typed fields are all
 listed at once.
 """
@@ -24,6 +24,7 @@ from mtl_zoo.registry import BALANCERS, SHARING_SCHEMES, TASK_KINDS, TRUNKS
 from mtl_zoo.recipes.schema import (
     BalancerConfig,
     MEASURED_GROUPS,
+    MULTI_TASK_SCORE,
     ModelConfig,
     RESERVED_TASK_NAMES,
     Recipe,
@@ -270,6 +271,48 @@ def _build_parts(recipe: Recipe, source: str) -> None:
         BALANCERS.get(recipe.balancer.name)(**recipe.balancer.options).build_for_tasks(tasks)
 
 
+def validation_logs(recipe: Recipe) -> dict:
+    """Each validation value a run of the recipe logs per epoch -> the metric it holds ("loss" for losses).
+
+    These (and `multi_task_score`) are what `training.early_stopping.monitor`
+    may name.
+
+    Example:
+
+    >>> from mtl_zoo.recipes.loading import load_recipe
+    >>> validation_logs(load_recipe("multidigits_hard"))["val_left_digit_accuracy"]
+    'accuracy'
+    """
+    logs = {"val_loss": "loss"}
+    for config in recipe.tasks:
+        task = config.to_task()
+        logs.update({f"val_{task.name}_{metric}": metric for metric in ("loss", *task.metrics)})
+    return logs
+
+
+def _validate_early_stopping(recipe: Recipe, source: str) -> None:
+    """Checks `training.early_stopping` names a logged value and holds rows out only without a validation split.
+
+    The monitored metric's direction is read when the run starts
+    (`mtl_zoo.training.early_stopping.monitor_mode`).
+    """
+    stopping = recipe.training.early_stopping
+    if stopping is None:
+        return
+    field = "training.early_stopping"
+    if stopping.validation_fraction is not None and recipe.data.validation_split is not None:
+        raise RecipeError(
+            source, f"{field}.validation_fraction",
+            f"holds validation rows out of the training split when there is no validation split, but the recipe "
+            f"validates on split {recipe.data.validation_split!r}; drop validation_fraction, or set "
+            f"data.validation_split: null. Received: {stopping.validation_fraction}"
+        )
+    keys = [MULTI_TASK_SCORE, *validation_logs(recipe)]
+    if stopping.monitor not in keys:
+        raise RecipeError(source, f"{field}.monitor",
+                          f"no such validation log; allowed: {', '.join(keys)}. Received: {stopping.monitor!r}")
+
+
 def validate_recipe(document: Any, source: str = "<recipe>") -> Recipe:
     """Validates a recipe dict; raises one `RecipeError` for what is wrong.
 
@@ -300,5 +343,6 @@ def validate_recipe(document: Any, source: str = "<recipe>") -> Recipe:
     recipe.balancer.__pydantic_extra__ = resolved["balancer"]
     _validate_tasks(recipe, source)
     _build_parts(recipe, source)
+    _validate_early_stopping(recipe, source)
     recipe._source = source
     return recipe

@@ -2,11 +2,12 @@
 
 `RunCheckpoints` saves the whole training state with `tf.train.Checkpoint`
 — the network's weights, the optimizer's slots and step counter, the
-balancer's state (it is a layer of the model) and the running values of the
-epoch's metrics — at the end of every epoch and, with `every_n_steps`, every
-that many training steps. Beside the checkpoint files, `run_state.json`
-records which checkpoint is the latest good one, the position in the data
-(epoch and steps done in it) and the logs of the finished epochs.
+balancer's state (it is a layer of the model), the running values of the
+epoch's metrics and what `track` adds (early stopping's best weights) — at
+the end of every epoch and, with `every_n_steps`, every that many training
+steps. Beside the checkpoint files, `run_state.json` records which checkpoint
+is the latest good one, the position in the data (epoch and steps done in
+it) and the logs of the finished epochs.
 
 A run restarted with the same recipe calls `restore()`, which loads that
 state and returns the position: training continues at the same epoch and
@@ -110,6 +111,16 @@ class RunCheckpoints:
             self._write_folder.mkdir(parents=True, exist_ok=True)
             self._manager = tf.train.CheckpointManager(self._checkpoint, str(self._write_folder), max_to_keep=2)
         return self._manager
+
+    def track(self, **trackables) -> None:
+        """Saves and restores more state with the model (e.g. early stopping's best weights); call before `restore`.
+
+        Args:
+            **trackables: name -> a `tf.Module` or variable, kept under that
+                name in every checkpoint.
+        """
+        for name, trackable in trackables.items():
+            setattr(self._checkpoint, name, trackable)
 
     def restore(self) -> Optional[RunPosition]:
         """Loads the latest good state; returns its position, or None if the folder holds none.

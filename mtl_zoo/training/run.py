@@ -29,9 +29,11 @@ from mtl_zoo.optimizers.task_learning_rates import AdaptTaskLearningRates, TaskL
 from mtl_zoo.models.builders import build_model
 from mtl_zoo.training.checkpoints import RunPosition
 from mtl_zoo.data.batching import EpochOrder, in_memory_batches
+from mtl_zoo.data.held_out import split_examples, validation_split
 from mtl_zoo.data.tables.files import recipe_data_source
 from mtl_zoo.distribution.strategies import strategy_record
 from mtl_zoo.training.divergence import StopOnNonFiniteLoss
+from mtl_zoo.training.early_stopping import recipe_early_stopping
 from mtl_zoo.errors import DataError, InvalidLabelError
 from mtl_zoo.training.monitoring import GradientConflictMonitor
 from mtl_zoo.distribution.precision import mixed_precision_policy, mixed_precision_scope
@@ -47,11 +49,12 @@ def recipe_tasks(recipe) -> list:
 def training_features(recipe) -> tf.data.Dataset:
     """The recipe's training split as unbatched feature dicts (labels dropped), for `Trunk.adapt`.
 
+    Rows held out of it for validation (`mtl_zoo.data.held_out`) are left out.
+
     Args:
         recipe: `Recipe`. Supplies the data set, its folder and the training split.
     """
-    data_set = recipe_data_source(recipe)
-    dataset = data_set.load_split(recipe.data.train_split, data_dir=recipe.data.data_dir)
+    dataset = split_examples(recipe, recipe.data.train_split)
     return dataset.map(lambda features, labels: features, num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -130,11 +133,13 @@ def load_split(recipe, split: str, training: bool = False, data_set=None, order=
     A training split with an `EpochOrder` visits every epoch in the
     permutation keyed by the recipe's seed and the epoch (`data.shuffle_buffer:
     0` keeps the stored order); without one, training batches are those of
-    `shuffle(data.shuffle_buffer, seed).batch(batch_size)`.
+    `shuffle(data.shuffle_buffer, seed).batch(batch_size)`. The training
+    split leaves out the rows held out for validation, which the held-out
+    split's name reads (`mtl_zoo.data.held_out.split_examples`).
 
     Args:
         recipe: `Recipe`. Supplies data set, tasks, batch size and seed.
-        split: str. Split name of the data set.
+        split: str. Split name of the data set, or of the held-out split.
         training: bool. Shuffle every epoch. Defaults to False.
         data_set: `DataSource` or None. Where to read the split from.
             Defaults to the recipe's (`recipe_data_source`).
@@ -145,7 +150,7 @@ def load_split(recipe, split: str, training: bool = False, data_set=None, order=
     """
     data_set = data_set or recipe_data_source(recipe)
     label_of_task = {task.name: task.label_name for task in recipe.tasks}
-    examples = data_set.load_split(split, data_dir=recipe.data.data_dir)
+    examples = split_examples(recipe, split, data_set)
 
     def select(features, labels):
         return features, {name: labels[label] for name, label in label_of_task.items()}
@@ -238,17 +243,18 @@ def count_examples(recipe, split: str) -> int:
     """Number of examples in `split` of the recipe's data set.
 
     Uses the data set's known size, or counts the examples once if unknown.
+    The training split's count leaves out rows held out for validation.
 
     Args:
         recipe: `Recipe`. Supplies the data set and its folder.
-        split: str. Split name of the data set.
+        split: str. Split name of the data set, or of the held-out split.
 
     Example:
 
     >>> count_examples(load_recipe("recipes/multidigits_hard.yaml"), "train")  # doctest: +SKIP
     12000
     """
-    dataset = recipe_data_source(recipe).load_split(split, data_dir=recipe.data.data_dir)
+    dataset = split_examples(recipe, split)
     size = int(dataset.cardinality())
     if size < 0:  # unknown or infinite cardinality: count one pass
         size = int(dataset.reduce(0, lambda count, _: count + 1))
@@ -278,8 +284,11 @@ class TrainingResult:
             remove once its artifact is written.
         epochs_trained: float or None. Epochs this process trained: all of
             them on a fresh run, fewer after a resume (an epoch resumed
-            mid-way counts as the share of its batches left). None: as
-            many as `history` holds.
+            mid-way counts as the share of its batches left) or an early
+            stop. None: as many as `history` holds.
+        early_stopping: dict or None. With `training.early_stopping`, its
+            monitor, best and stopped epochs
+            (`RestoreBestEarlyStopping.record`). Defaults to None.
     """
 
     model: object
@@ -293,6 +302,7 @@ class TrainingResult:
     distribution: dict = dataclasses.field(default_factory=lambda: {"strategy": "default", "replicas": 1, "workers": 1})
     checkpoints: object = None
     epochs_trained: Optional[float] = None
+    early_stopping: Optional[dict] = None
 
     @property
     def examples_per_second(self) -> float:
@@ -325,7 +335,7 @@ def epochs_trained(position, epochs: int, batches_per_epoch: int) -> float:
     return float(left)
 
 
-def fit_recipe(model, recipe, callbacks=(), checkpoints=None) -> tuple:
+def fit_recipe(model, recipe, callbacks=(), checkpoints=None, early_stopping=None) -> tuple:
     """Trains a compiled model on the recipe's training split; returns `(history, train_seconds, writers)`.
 
     Every epoch visits the training split in its epoch-keyed order
@@ -335,12 +345,19 @@ def fit_recipe(model, recipe, callbacks=(), checkpoints=None) -> tuple:
     that state is saved. With `checkpoints` the run first restores their
     latest state: a run stopped mid-epoch finishes that epoch from the step
     it reached (a `fit` of the remaining batches), then trains the others.
+    With `training.early_stopping` training ends once the monitored
+    validation metric stops improving, and the model is left with the best
+    epoch's weights; the checkpoints keep that state too, so a resumed run
+    neither trains past an early stop nor loses the best weights.
 
     Args:
         model: `MultiTaskModel`. Compiled (`compile_model`).
         recipe: `Recipe`.
         callbacks: list of Keras callbacks, run after the recipe's own.
         checkpoints: `RunCheckpoints` or None. Defaults to None.
+        early_stopping: `RestoreBestEarlyStopping` or None. Defaults to the
+            recipe's (`recipe_early_stopping`; none without
+            `training.early_stopping`).
 
     Returns:
         The Keras history of every epoch (restored ones included), the
@@ -353,17 +370,24 @@ def fit_recipe(model, recipe, callbacks=(), checkpoints=None) -> tuple:
     >>> history, seconds, writers = fit_recipe(model, recipe)  # doctest: +SKIP
     """
     order = EpochOrder(recipe.seed)
+    stopping = early_stopping or recipe_early_stopping(recipe, model)
+    if checkpoints and stopping:
+        checkpoints.track(early_stopping=stopping.state)
     position = (checkpoints.restore() if checkpoints else None) or RunPosition()
     guard = StopOnNonFiniteLoss(model.task_names, str(checkpoints.folder) if checkpoints else None)
     saver = [checkpoints.callback(position)] if checkpoints else []
     recipe_callbacks = training_callbacks(recipe, model)
-    all_callbacks = [order.callback(), guard] + recipe_callbacks + saver + list(callbacks)
-    validation = load_split(recipe, recipe.data.validation_split) if recipe.data.validation_split else None
+    stopping_callbacks = stopping.callbacks() if stopping else []  # before the saver: it saves their state
+    all_callbacks = [order.callback(), guard] + recipe_callbacks + stopping_callbacks + saver + list(callbacks)
+    validation_name = validation_split(recipe)
+    validation = load_split(recipe, validation_name) if validation_name else None
     history = {key: list(values) for key, values in position.history.items()}
     epochs = recipe.training.epochs
     start = time.perf_counter()
     try:
         for first_epoch, last_epoch, skip in _fit_segments(position, epochs):
+            if stopping and stopping.stopped:  # stopped before the resume, or in its first (partial) epoch
+                break
             train = load_split(recipe, recipe.data.train_split, training=True, order=order, skip_batches=skip)
             segment = model.fit(train, validation_data=validation, initial_epoch=first_epoch, epochs=last_epoch,
                                 callbacks=all_callbacks, shuffle=False, verbose=0)
@@ -371,6 +395,8 @@ def fit_recipe(model, recipe, callbacks=(), checkpoints=None) -> tuple:
                 history.setdefault(key, []).extend(float(value) for value in values)
     except InvalidLabelError as error:
         raise DataError(f"Data set '{recipe_data_source(recipe).name}' (recipe {recipe.source}): {error}") from None
+    if stopping:
+        stopping.restore_best()
     writers = [callback.write for callback in recipe_callbacks if isinstance(callback, GradientConflictMonitor)]
     return history, time.perf_counter() - start, writers
 
@@ -429,8 +455,11 @@ def train_recipe(recipe, callbacks=(), strategy=None, checkpoints=None) -> Train
     compile_model(model, recipe.training)
     train_examples = count_examples(recipe, recipe.data.train_split)
     run_checkpoints = checkpoints(model) if checkpoints else None
-    history, train_seconds, writers = fit_recipe(model, recipe, callbacks, run_checkpoints)
-    trained = epochs_trained(run_checkpoints.restored_position if run_checkpoints else None, recipe.training.epochs,
+    stopping = recipe_early_stopping(recipe, model)
+    history, train_seconds, writers = fit_recipe(model, recipe, callbacks, run_checkpoints, early_stopping=stopping)
+    record = {**stopping.record(), "validation_split": validation_split(recipe)} if stopping else None
+    epochs = (record or {}).get("stopped_epoch") or recipe.training.epochs
+    trained = epochs_trained(run_checkpoints.restored_position if run_checkpoints else None, epochs,
                              math.ceil(train_examples / recipe.training.batch_size))
     test_metrics, evaluation_seconds, test_batch = evaluate_recipe(model, recipe)
     return TrainingResult(
@@ -445,4 +474,5 @@ def train_recipe(recipe, callbacks=(), strategy=None, checkpoints=None) -> Train
         distribution=strategy_record(strategy),
         checkpoints=run_checkpoints,
         epochs_trained=trained,
+        early_stopping=record,
     )

@@ -13,7 +13,7 @@ Example:
 """
 
 from mtl_zoo.tuning.hypermodel import RecipeHyperModel
-from mtl_zoo.tuning.score import TaskObjective
+from mtl_zoo.training.score import TaskObjective
 from mtl_zoo.tuning.pareto import pareto_flags
 from mtl_zoo.tuning.search_space import SearchSpace
 

@@ -23,7 +23,7 @@ import keras_tuner
 
 from mtl_zoo.data.batching import EpochOrder
 from mtl_zoo.training.run import build_model_from_recipe, compile_model, fit_recipe, load_split, training_callbacks
-from mtl_zoo.tuning.score import SCORE_NAME, ScoreLogger, TaskObjective
+from mtl_zoo.training.score import SCORE_NAME, ScoreLogger, TaskObjective
 from mtl_zoo.tuning.search_space import SearchSpace, with_settings
 
 

@@ -1,6 +1,6 @@
 """KerasTuner tuners for recipes: random search, Bayesian optimization and Hyperband, with per-trial progress.
 
-All three maximize `multi_task_score` (`mtl_zoo.tuning.score`), keep
+All three maximize `multi_task_score` (`mtl_zoo.training.score`), keep
 their state (the oracle's `oracle.json` and one folder per trial) under
 `directory/project_name`, and resume from it when built with
 `overwrite=False`: finished trials are kept, not run again, and a trial that
@@ -24,7 +24,7 @@ import time
 
 import keras_tuner
 
-from mtl_zoo.tuning.score import SCORE_NAME
+from mtl_zoo.training.score import SCORE_NAME
 
 TUNER_KINDS = ("random", "bayesian", "hyperband")
 PROJECT_NAME = "search"

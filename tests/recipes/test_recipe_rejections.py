@@ -73,6 +73,20 @@ REJECTED = [
      ["balancer.name=mgda", "balancer.rep_grad=true", "model.shared_depth=0"], "model"),
     ("task_named_serving_default",
      ["tasks.left_digit.name=serving_default", "tasks.serving_default.label=left_digit"], "tasks[0].name"),
+    ("early_stopping_on_an_unlogged_metric", ["training.early_stopping={patience: 2, monitor: val_left_digit_auc}"],
+     "training.early_stopping.monitor"),
+    ("early_stopping_on_a_training_log", ["training.early_stopping={patience: 2, monitor: loss}"],
+     "training.early_stopping.monitor"),
+    ("early_stopping_negative_patience", ["training.early_stopping={patience: -1}"],
+     "training.early_stopping.patience"),
+    ("early_stopping_held_out_rows_beside_a_validation_split",
+     ["training.early_stopping={patience: 2, validation_fraction: 0.2}"],
+     "training.early_stopping.validation_fraction"),
+    ("early_stopping_on_the_score_of_a_bad_objective",
+     ["training.early_stopping={patience: 2}", "tuning={objective: {metrics: {middle_digit: accuracy}}}"],
+     "tuning.objective.metrics"),
+    ("early_stopping_held_out_fraction_of_one", ["data.validation_split=null",
+     "training.early_stopping={patience: 2, validation_fraction: 1.0}"], "training.early_stopping.validation_fraction"),
 ]
 
 

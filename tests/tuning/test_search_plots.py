@@ -2,7 +2,7 @@
 
 import pytest
 
-from mtl_zoo.tuning.score import TaskObjective
+from mtl_zoo.training.score import TaskObjective
 from mtl_zoo.tuning.pareto import pareto_flags
 from mtl_zoo.tuning.search_plots import plot_affinity, plot_tradeoff
 

@@ -102,12 +102,28 @@ def as_split_names(values):
     return pd.Series(as_strings(values), index=values.index)
 
 
+def draw_rows(num_rows: int, fraction: float, seed: int) -> tuple:
+    """`(drawn, rest)`: `round(num_rows * fraction)` row numbers drawn at random with `seed`, and the others.
+
+    The one way rows are held out of a training split: `validation_fraction`
+    of a train file, and `training.early_stopping.validation_fraction`
+    (`mtl_zoo.data.held_out`). Both arrays are sorted.
+
+    Example:
+
+    >>> drawn, rest = draw_rows(10, 0.2, seed=0)
+    >>> len(drawn), len(rest), sorted([*drawn, *rest]) == list(range(10))
+    (2, 8, True)
+    """
+    order = np.random.default_rng(seed).permutation(num_rows)
+    num_drawn = int(round(num_rows * fraction))
+    return np.sort(order[:num_drawn]), np.sort(order[num_drawn:])
+
+
 def _validation_from_train(train: Table, config) -> dict:
     """Moves `validation_fraction` of the train file's rows, drawn with `split_seed`, into a validation split."""
     num_rows = len(train.frame)
-    order = np.random.default_rng(config.split_seed).permutation(num_rows)
-    num_validation = int(round(num_rows * config.validation_fraction))
-    validation_rows, train_rows = np.sort(order[:num_validation]), np.sort(order[num_validation:])
+    validation_rows, train_rows = draw_rows(num_rows, config.validation_fraction, config.split_seed)
     return {
         config.train_split: Table(train.frame.iloc[train_rows], train.path,
                                   f"{train.origin} less data.validation_fraction={config.validation_fraction}"),

@@ -5,7 +5,7 @@ import pytest
 from mtl_zoo.errors import RecipeError
 from mtl_zoo.recipes.loading import load_recipe
 from mtl_zoo.training.relative_performance import delta_m
-from mtl_zoo.tuning.score import SCORE_NAME, ScoreLogger, TaskObjective
+from mtl_zoo.training.score import SCORE_NAME, ScoreLogger, TaskObjective
 
 RECIPE = "recipes/multidigits_hard.yaml"
 
