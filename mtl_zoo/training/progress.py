@@ -14,6 +14,8 @@ import time
 
 import keras
 
+from mtl_zoo.training.score import SCORE_NAME
+
 from mtl_zoo.utils.tables import format_table
 
 
@@ -60,6 +62,8 @@ class EpochProgress(keras.callbacks.Callback):
         epochs = self.params.get("epochs", "?")
         seconds = time.perf_counter() - self._epoch_start
         parts = [f"epoch {epoch + 1}/{epochs} [{seconds:.1f}s] loss {logs.get('loss', float('nan')):.4f}"]
+        if SCORE_NAME in logs:  # logged when early stopping watches it
+            parts[0] += f" (val score {logs[SCORE_NAME]:.4f})"
         for task, names in self.task_metrics.items():
             values = []
             for name in names:

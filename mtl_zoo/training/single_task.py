@@ -31,6 +31,7 @@ import dataclasses
 from typing import Callable, Optional
 
 from mtl_zoo.errors import RecipeError
+from mtl_zoo.recipes.schema import MULTI_TASK_SCORE
 from mtl_zoo.recipes.validation import validate_recipe
 from mtl_zoo.training.relative_performance import delta_m, relative_improvement
 from mtl_zoo.utils.tables import format_table
@@ -65,6 +66,14 @@ def _single_task_document(recipe, task_name: str, keep_sharing: bool) -> dict:
     document["balancer"] = {"name": "fixed"}
     document["training"] = {**document["training"], "task_learning_rates": {}, "adaptive_task_learning_rates": False,
                             "gradient_conflicts": None}
+    stopping = document["training"].get("early_stopping")
+    if stopping and stopping["monitor"].startswith("val_") and stopping["monitor"] != "val_loss" \
+            and not stopping["monitor"].startswith(f"val_{task_name}_"):
+        document["training"]["early_stopping"] = {**stopping, "monitor": MULTI_TASK_SCORE}  # it watched another task
+    objective = (document.get("tuning") or {}).get("objective")
+    if objective:  # the score of this task alone
+        document["tuning"]["objective"] = {field: {name: value for name, value in entries.items() if name == task_name}
+                                           for field, entries in objective.items()}
     model = document["model"]
     if keep_sharing:
         model["feature_alignment"] = None

@@ -19,7 +19,7 @@ import csv
 import json
 from pathlib import Path
 
-from mtl_zoo.tuning.score import SCORE_NAME
+from mtl_zoo.training.score import SCORE_NAME
 from mtl_zoo.tuning.pareto import pareto_flags
 from mtl_zoo.tuning.tuners import format_value
 from mtl_zoo.utils.tables import format_table

@@ -25,3 +25,13 @@ def test_epoch_progress_prints_each_task_with_its_validation_value():
     line = re.sub(r"\[\d+\.\ds\]", "[0.0s]", stream.getvalue())
     assert line == ("epoch 1/3 [0.0s] loss 1.2500 | left: loss 0.5000, accuracy 0.8750 (val 0.7500)"
                     " | right: loss 0.7500\n")
+
+
+def test_epoch_progress_shows_the_multi_task_score_when_it_is_logged():
+    stream = io.StringIO()
+    progress = EpochProgress({"left": ["loss"]}, stream=stream)
+    progress.set_params({"epochs": 2})
+    progress.on_epoch_begin(1)
+    progress.on_epoch_end(1, {"loss": 0.5, "left_loss": 0.5, "multi_task_score": -0.25})
+    assert re.sub(r"\[\d+\.\ds\]", "[0.0s]", stream.getvalue()) == (
+        "epoch 2/2 [0.0s] loss 0.5000 (val score -0.2500) | left: loss 0.5000\n")

@@ -114,6 +114,19 @@ def test_options_that_act_between_tasks_are_left_out_of_single_task_models(tmp_p
     assert single.training.task_learning_rates == {} and single.training.gradient_conflicts is None
 
 
+@pytest.mark.parametrize("monitor, expected", [("val_returned_auc", "multi_task_score"),
+                                               ("val_spend_rmse", "val_spend_rmse"), ("val_loss", "val_loss")])
+def test_a_single_task_model_watches_and_scores_only_its_own_task(tmp_path, monitor, expected):
+    document = shop_recipe(tmp_path, sharing="hard")
+    document["training"]["early_stopping"] = {"patience": 2, "monitor": monitor}
+    document["tuning"] = {"objective": {"metrics": {"spend": "mae", "returned": "auc"},
+                                        "weights": {"spend": 2.0, "returned": 1.0}}}
+    single = single_task_plan(load_recipe(write_recipe(tmp_path, document)), "spend").recipe
+    assert single.training.early_stopping.monitor == expected
+    assert single.training.early_stopping.patience == 2
+    assert (single.tuning.objective.metrics, single.tuning.objective.weights) == ({"spend": "mae"}, {"spend": 2.0})
+
+
 def test_an_mmoe_single_task_model_is_one_gate_over_the_same_experts(tmp_path):
     recipe = load_recipe(write_recipe(tmp_path, shop_recipe(tmp_path, sharing="mmoe", num_experts=3,
                                                             expert_units=[5])))
