@@ -105,8 +105,8 @@ def input_signature(model) -> list:
     ]
 
 
-def _serving_function(model, specs, task_name=None):
-    """A `tf.function` of keyword arguments (the signature names): the model's outputs, or one task's.
+def _serving_function(model, specs):
+    """A `tf.function` of keyword arguments (the signature names): the model's outputs.
 
     Traced for the model's dtypes (the signature) and, for each integer
     input narrower than int64, for the dtypes it cannot hold without loss
@@ -123,13 +123,29 @@ def _serving_function(model, specs, task_name=None):
                 message = (f"input {spec.name} takes {spec.dtype.name} values; received {received.name}, which "
                            f"it would cast with loss: convert the values to {spec.dtype.name} first (e.g. "
                            f"images as uint8 0-255). Received: dtype={received.name}")
-                return _failure(message, model, tensors[spec.name], task_name)
+                return _failure(message, model, tensors[spec.name])
         outputs = model({names[key]: value for key, value in tensors.items()}, training=False)
-        if task_name is not None:
-            return {task_name: outputs[task_name]}
         return dict(outputs)
 
-    function = tf.function(serve)
+    return _traced(tf.function(serve), specs)
+
+
+def _task_function(serve_all, specs, task_name: str):
+    """One task's endpoint: calls the traced `serve_all` and keeps `task_name`'s output.
+
+    The model is traced once for every endpoint: each task's graph is a call
+    of the whole model's function (TensorFlow inlines it when the signature
+    runs and prunes the outputs it does not return).
+    """
+
+    def serve(**tensors):
+        return {task_name: serve_all(**tensors)[task_name]}
+
+    return _traced(tf.function(serve), specs)
+
+
+def _traced(function, specs):
+    """`function` traced for the signature's dtypes and each lossy dtype of one integer input (`lossy_dtypes`)."""
     function.get_concrete_function(**{spec.name: spec for spec in specs})
     for spec in specs:
         for dtype in lossy_dtypes(spec.dtype):
@@ -139,16 +155,15 @@ def _serving_function(model, specs, task_name=None):
     return function
 
 
-def _failure(message: str, model, tensor, task_name):
+def _failure(message: str, model, tensor):
     """Outputs of the right structure that are never returned: an assertion that always fails runs first."""
     check = tf.debugging.Assert(tf.constant(False), [tf.constant(message)])
     batch = tf.shape(tensor)[0]
     outputs = {}
     for name, output in _network(model).output.items():
-        if task_name is None or name == task_name:
-            shape = tf.concat([[batch], tf.constant([size or 1 for size in output.shape[1:]], tf.int32)], 0)
-            with tf.control_dependencies([check]):
-                outputs[name] = tf.zeros(shape, output.dtype)
+        shape = tf.concat([[batch], tf.constant([size or 1 for size in output.shape[1:]], tf.int32)], 0)
+        with tf.control_dependencies([check]):
+            outputs[name] = tf.zeros(shape, output.dtype)
     return outputs
 
 
@@ -166,8 +181,9 @@ def export_saved_model(model, path: str) -> str:
     specs = input_signature(model)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serving_default", _serving_function(model, specs))
+    serve_all = _serving_function(model, specs)
+    archive.add_endpoint("serving_default", serve_all)
     for name in model.output_keys:
-        archive.add_endpoint(name, _serving_function(model, specs, task_name=name))
+        archive.add_endpoint(name, _task_function(serve_all, specs, name))
     archive.write_out(str(path), verbose=False)
     return str(path)
