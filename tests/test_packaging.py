@@ -48,7 +48,7 @@ def test_wheel_carries_every_recipe_and_the_declared_dependencies(wheel):
     assert sorted(name.split("/")[-1] for name in names if name.startswith("mtl_zoo/bundled_recipes/")) == recipes
     assert wheel.name.startswith(f"mtl_zoo-{mtl_zoo.__version__}-")
     requirement_names = {requirement.split(">")[0].split("=")[0].split("[")[0].strip() for requirement in requirements}
-    assert {"matplotlib", "tensorboard", "tensorflow", "keras", "keras-tuner", "scipy"} <= requirement_names
+    assert {"matplotlib", "tensorboard", "tensorflow", "keras", "keras-hub", "keras-tuner", "scipy"} <= requirement_names
 
 
 @pytest.mark.slow

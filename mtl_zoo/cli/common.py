@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import sys
+import warnings
 from pathlib import Path
 
 
@@ -28,11 +29,18 @@ def silenced_standard_error():
 
 
 def configure_output(verbose: bool) -> None:
-    """Quiets TensorFlow, absl and TFDS for a command unless `verbose`; imports TensorFlow.
+    """Quiets TensorFlow, absl, TFDS and one false Keras warning for a command unless `verbose`; imports TensorFlow.
+
+    The Keras warning: `keras_hub.layers.TokenAndPositionEmbedding` (the
+    `text` trunk's) hands its masked token embeddings to its
+    `PositionEmbedding`, and Keras warns that the mask is lost; the layer
+    puts the mask back on its output, so the padding stays masked
+    (https://github.com/keras-team/keras/issues/19794).
 
     Args:
         verbose: bool. Leave TensorFlow's start-up lines (CUDA probing,
-            CPU feature notices), absl info and warnings and TFDS progress bars on.
+            CPU feature notices), absl info and warnings, TFDS progress bars
+            and that warning on.
 
     Example:
 
@@ -44,6 +52,9 @@ def configure_output(verbose: bool) -> None:
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TQDM_DISABLE", "1")  # TFDS "Generating ... examples" progress bars
+    warnings.filterwarnings(
+        "ignore", message=r"Layer 'position_embedding' \(of type PositionEmbedding\) was passed an input with a mask"
+    )
     with silenced_standard_error():  # lines logged before TensorFlow applies its log level
         import tensorflow  # noqa: F401
     import absl.logging

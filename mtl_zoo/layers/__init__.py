@@ -4,8 +4,9 @@
 `lookups.py` (exact string, integer and text lookups whose vocabularies
 round-trip), `fill_missing.py` and `embedding_bag.py` (the `features` trunk's
 numeric and text columns), `experts.py` (expert banks and their mixing, wired
-by the mixture-of-experts schemes), `text.py` (token and position embeddings,
-Transformer blocks, masked pooling). Importing this package registers them
+by the mixture-of-experts schemes), `text.py` (subword embeddings, masked pooling,
+and the token embedding and Transformer block the `text` trunk used before
+`keras_hub`'s, kept so older files load). Importing this package registers them
 with Keras.
 """
 

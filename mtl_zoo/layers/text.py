@@ -1,6 +1,10 @@
-"""Text layers: token and position embeddings, subword embeddings, a Transformer encoder block, masked pooling.
+"""Text layers: subword embeddings and masked pooling; the earlier token embedding and Transformer block.
 
-The `text` trunk (`mtl_zoo.trunks.text`) stacks them; each is a Keras layer
+The `text` trunk (`mtl_zoo.trunks.text`) stacks `SubwordEmbedding` and the
+pooling layers with `keras_hub.layers.TokenAndPositionEmbedding` and
+`keras_hub.layers.TransformerEncoder`. `TokenAndPositionEmbedding` and
+`TransformerEncoderBlock` here are what the trunk used before; they are kept,
+registered, so `.keras` files written with them still load. Each layer is
 registered under the package `mtl_zoo`.
 """
 
@@ -41,6 +45,10 @@ def standardize_text(strings, standardize: str):
 @keras.saving.register_keras_serializable(package="mtl_zoo")
 class TokenAndPositionEmbedding(keras.layers.Layer):
     """Token ids -> token embedding + learned position embedding; id 0 (padding) is masked.
+
+    Kept so `.keras` files written before the `text` trunk used
+    `keras_hub.layers.TokenAndPositionEmbedding(..., mask_zero=True)` still
+    load; new models use that layer (the same weights and outputs).
 
     Args:
         vocabulary_size: int. Number of token ids (padding and OOV included).
@@ -181,6 +189,11 @@ class SubwordEmbedding(keras.layers.Layer):
 @keras.saving.register_keras_serializable(package="mtl_zoo")
 class TransformerEncoderBlock(keras.layers.Layer):
     """A post-norm Transformer encoder block; padded positions are never attended to.
+
+    Kept so `.keras` files written before the `text` trunk used
+    `keras_hub.layers.TransformerEncoder` still load; new models use that
+    layer: the same weights and architecture, except that its layer norms
+    have epsilon 1e-5 (1e-3 here) and it also drops out the attention output.
 
     `x + MultiHeadAttention(x, x)` then layer norm, `x + FFN(x)` then layer
     norm (Vaswani et al., 2017). The attention mask comes from the input's

@@ -3,13 +3,17 @@
 The stem vectorizes each string with a `TextVectorization` layer (the one the
 `features` trunk uses for its text columns, `mtl_zoo.trunks.columns.TextColumn`,
 in "int" mode) adapted on the training split by `Trunk.adapt`, then adds token
-and position embeddings (`TokenAndPositionEmbedding`, which marks token id 0,
-the padding, as masked). The blocks are encoder blocks, Transformer
-(`TransformerEncoderBlock`) or BiLSTM, followed by a masked mean pooling block
-(`MaskedMeanPooling`) for sentence-level tasks; with `pooling="none"` the trunk
-keeps one vector per token. Padding is carried by the Keras mask, so
-attention never looks at padded positions and pooling averages real tokens only.
-The saved model (`.keras` and SavedModel) takes raw strings.
+and position embeddings (`keras_hub.layers.TokenAndPositionEmbedding` with
+`mask_zero=True`, so token id 0, the padding, is masked). The blocks are
+encoder blocks, Transformer (`keras_hub.layers.TransformerEncoder`, post-norm)
+or BiLSTM, followed by a masked mean pooling block (`MaskedMeanPooling`) for
+sentence-level tasks; with `pooling="none"` the trunk keeps one vector per
+token. Padding is carried by the Keras mask, so attention never looks at
+padded positions and pooling averages real tokens only. The saved model
+(`.keras` and SavedModel) takes raw strings; Keras finds the `keras_hub`
+classes of a `.keras` file by their module, in safe mode too. Files written
+with the zoo's own `TokenAndPositionEmbedding` and `TransformerEncoderBlock`
+(`mtl_zoo.layers.text`, used before) still load.
 
 Example:
 
@@ -35,13 +39,7 @@ from mtl_zoo.registry import TRUNKS
 from mtl_zoo.trunks.base import Trunk
 from mtl_zoo.trunks.columns import adapt_in_graph
 from mtl_zoo.layers.lookups import ExactTextVectorization
-from mtl_zoo.layers.text import (
-    MaskedMeanMaxPooling,
-    MaskedMeanPooling,
-    SubwordEmbedding,
-    TokenAndPositionEmbedding,
-    TransformerEncoderBlock,
-)
+from mtl_zoo.layers.text import MaskedMeanMaxPooling, MaskedMeanPooling, SubwordEmbedding
 
 
 ENCODERS = ("transformer", "bilstm")
@@ -49,9 +47,11 @@ POOLINGS = ("mean", "mean_max", "none")
 STANDARDIZATIONS = ("lower_and_strip_punctuation", "lower", "none")
 
 
-def _transformer_block(num_heads: int, key_dim: int, ffn_units: int, dropout: float):
+def _transformer_block(num_heads: int, ffn_units: int, dropout: float):
     def make(prefix: str):
-        return TransformerEncoderBlock(num_heads, key_dim, ffn_units, dropout, name=prefix)
+        import keras_hub
+
+        return keras_hub.layers.TransformerEncoder(ffn_units, num_heads, dropout=dropout, name=prefix)
 
     return make
 
@@ -116,9 +116,11 @@ class TextStem:
         adapt_in_graph(self.vectorizer, batches.map(lambda features: features[self.name]))
 
     def __call__(self, inputs: dict):
+        import keras_hub
+
         strings = inputs[self.name]
-        embedded = TokenAndPositionEmbedding(
-            self.vectorizer.vocabulary_size(), self.sequence_length, self.embedding_dim,
+        embedded = keras_hub.layers.TokenAndPositionEmbedding(
+            self.vectorizer.vocabulary_size(), self.sequence_length, self.embedding_dim, mask_zero=True,
             name=f"{self.name}_embedding",
         )(self.vectorizer(strings))
         if self.subword_buckets:
@@ -165,8 +167,8 @@ def text(
     Args:
         inputs: dict. Input name -> `InputSpec`; exactly one string input
             of shape `()`.
-        encoder: str. "transformer" (`TransformerEncoderBlock`) or
-            "bilstm" (a bidirectional LSTM; output width `2 * lstm_units`).
+        encoder: str. "transformer" (`keras_hub.layers.TransformerEncoder`)
+            or "bilstm" (a bidirectional LSTM; output width `2 * lstm_units`).
             Defaults to "transformer".
         num_blocks: int. Encoder blocks. Defaults to 2.
         embedding_dim: int. Token and position embedding width (the
@@ -176,7 +178,9 @@ def text(
         ffn_units: int. Feed-forward width of the Transformer blocks.
             Defaults to 64.
         lstm_units: int. LSTM units per direction. Defaults to 32.
-        dropout: float. Dropout in the encoder blocks. Defaults to 0.0.
+        dropout: float. Dropout in the encoder blocks (Transformer: on the
+            attention weights, the attention output and the feed-forward
+            output; BiLSTM: on the LSTM inputs). Defaults to 0.0.
         max_tokens: int. Vocabulary size, padding and OOV included (the
             most frequent words of the training split). Defaults to 10000.
         sequence_length: int. Words kept per text. Defaults to 16.
@@ -253,7 +257,7 @@ def text(
     stem = TextStem(next(iter(inputs)), max_tokens, sequence_length, embedding_dim, standardize, subword_buckets,
                     subword_ngrams, embedding_dropout)
     if encoder == "transformer":
-        block = _transformer_block(num_heads, embedding_dim // num_heads, ffn_units, dropout)
+        block = _transformer_block(num_heads, ffn_units, dropout)
     else:
         block = _bilstm_block(lstm_units, dropout)
     blocks = [block] * num_blocks

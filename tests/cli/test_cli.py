@@ -305,6 +305,26 @@ def test_verbose_leaves_tensorflow_absl_and_tfds_output_alone():
     assert json.loads(result.stdout.splitlines()[-1]) == [None, None, True]
 
 
+def test_the_false_keras_hub_mask_warning_is_hidden_by_default():
+    """keras_hub's TokenAndPositionEmbedding (the text trunk's) keeps its mask, though Keras warns it is lost."""
+    import warnings
+
+    import keras_hub
+
+    from mtl_zoo.cli.common import configure_output
+
+    layer = keras_hub.layers.TokenAndPositionEmbedding(5, 3, 2, mask_zero=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        output = layer(np.array([[1, 2, 0]]))
+        assert any("destroy the mask" in str(warning.message) for warning in caught)
+        assert output._keras_mask.numpy().tolist() == [[True, True, False]]
+        caught.clear()
+        configure_output(verbose=False)
+        layer(np.array([[1, 2, 0]]))
+    assert not caught, [str(warning.message) for warning in caught]
+
+
 def test_help_and_version_answer_without_importing_tensorflow():
     script = textwrap.dedent("""
         import contextlib, io, sys

@@ -7,8 +7,8 @@ import tensorflow as tf
 from mtl_zoo import InputSpec, Task, build_model
 from mtl_zoo.errors import OptionError
 from mtl_zoo.testing import check_model
-from mtl_zoo.layers.text import MaskedMeanPooling, TransformerEncoderBlock
-from mtl_zoo.trunks.text import text, _bilstm_block
+from mtl_zoo.layers.text import MaskedMeanPooling
+from mtl_zoo.trunks.text import text, _bilstm_block, _transformer_block
 
 INPUTS = {"title": InputSpec((), "string")}
 TASKS = [Task("genres", "multilabel", classes=3), Task("rating", "regression"), Task("decade", "classification", 4)]
@@ -24,13 +24,13 @@ def _padded_inputs(seed):
     return np.where(MASK[:, :, None], x, rng.normal(scale=10.0, size=x.shape).astype("float32"))
 
 
-@pytest.mark.parametrize("make_block", [
-    lambda: TransformerEncoderBlock(num_heads=2, key_dim=3, ffn_units=8, name="block"),
-    lambda: _bilstm_block(4, 0.0)("block"),
+@pytest.mark.parametrize("make_block, mask_argument", [
+    (_transformer_block(num_heads=2, ffn_units=8, dropout=0.0), "padding_mask"),
+    (_bilstm_block(4, 0.0), "mask"),
 ], ids=["transformer", "bilstm"])
-def test_padded_positions_do_not_change_real_positions_or_the_pooled_vector(make_block):
-    block, pool = make_block(), MaskedMeanPooling()
-    outputs = [block(_padded_inputs(seed), mask=MASK).numpy() for seed in (1, 2)]
+def test_padded_positions_do_not_change_real_positions_or_the_pooled_vector(make_block, mask_argument):
+    block, pool = make_block("block"), MaskedMeanPooling()
+    outputs = [block(_padded_inputs(seed), **{mask_argument: MASK}).numpy() for seed in (1, 2)]
     np.testing.assert_allclose(outputs[0][MASK], outputs[1][MASK], atol=1e-5)
     assert not np.allclose(_padded_inputs(1), _padded_inputs(2))
     pooled = [pool(output, mask=MASK).numpy() for output in outputs]
@@ -76,6 +76,22 @@ def test_extra_padding_words_do_not_change_predictions():
                                                          vectorizer(["fish"]).numpy()[0, 0], 0, 0, 0, 0]]
     longer = model.predict({"title": np.array(["big fish big fish big fish sleep"], dtype=object)}, verbose=0)
     assert not np.allclose(short["rating"], longer["rating"])
+
+
+@pytest.mark.parametrize("encoder", ["transformer", "bilstm"])
+def test_the_padding_row_of_the_token_table_never_reaches_the_outputs(encoder):
+    """The Keras mask goes from the embedding through the blocks to the pooling, in the built network."""
+    model = build_model(INPUTS, _adapted(encoder=encoder), TASKS)
+    titles = {"title": np.array(["big fish", "sleep", ""], dtype=object)}
+    before = model.predict(titles, verbose=0)
+    table = model.network.get_layer("title_embedding").trainable_weights[0]
+    assert tuple(table.shape) == (model.network.get_layer("title_vectorizer").vocabulary_size(), 8)
+    values = table.numpy()
+    values[0] = 100.0
+    table.assign(values)
+    after = model.predict(titles, verbose=0)
+    for task in before:
+        np.testing.assert_allclose(after[task], before[task], atol=1e-6)
 
 
 def test_pooling_none_keeps_one_vector_per_token():
