@@ -128,6 +128,8 @@ class TextStem:
                 self.subword_buckets, self.sequence_length, self.embedding_dim, self.subword_ngrams,
                 self.standardize, name=f"{self.name}_subword_embedding",
             )(strings)
+            # The subword embedding of a padded position is 0; marking it keeps the padding mask through the sum.
+            subwords = keras.layers.Masking(0.0, name=f"{self.name}_subword_mask")(subwords)
             embedded = keras.layers.Add(name=f"{self.name}_token_and_subword_embedding")([embedded, subwords])
         if self.embedding_dropout:
             embedded = keras.layers.Dropout(self.embedding_dropout, name=f"{self.name}_embedding_dropout")(embedded)

@@ -78,10 +78,11 @@ def test_extra_padding_words_do_not_change_predictions():
     assert not np.allclose(short["rating"], longer["rating"])
 
 
-@pytest.mark.parametrize("encoder", ["transformer", "bilstm"])
-def test_the_padding_row_of_the_token_table_never_reaches_the_outputs(encoder):
-    """The Keras mask goes from the embedding through the blocks to the pooling, in the built network."""
-    model = build_model(INPUTS, _adapted(encoder=encoder), TASKS)
+@pytest.mark.parametrize("encoder, subword_buckets", [("transformer", 0), ("bilstm", 0), ("transformer", 64),
+                                                     ("bilstm", 64)])
+def test_the_padding_row_of_the_token_table_never_reaches_the_outputs(encoder, subword_buckets):
+    """The Keras mask goes from the embedding (with or without subwords) through the blocks to the pooling."""
+    model = build_model(INPUTS, _adapted(encoder=encoder, subword_buckets=subword_buckets), TASKS)
     titles = {"title": np.array(["big fish", "sleep", ""], dtype=object)}
     before = model.predict(titles, verbose=0)
     table = model.network.get_layer("title_embedding").trainable_weights[0]
