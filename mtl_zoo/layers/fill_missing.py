@@ -1,4 +1,6 @@
 """`FillMissing`: a numeric column with NaN replaced and a missing-value indicator beside it.
+
+`MissingIndicator` gives the indicators alone (for a column whose filled values are embedded first).
 """
 
 from __future__ import annotations
@@ -46,3 +48,23 @@ class FillMissing(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "indicators": self.indicators}
+
+
+@keras.saving.register_keras_serializable(package="mtl_zoo")
+class MissingIndicator(keras.layers.Layer):
+    """A 0/1 indicator per value that was NaN (the indicators `FillMissing` appends, alone).
+
+    Input `[batch, width]`; output `[batch, width]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> MissingIndicator()(np.array([[1.5, np.nan]], "float32")).numpy().tolist()
+    [[0.0, 1.0]]
+    """
+
+    def call(self, inputs):
+        return ops.cast(ops.isnan(inputs), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape

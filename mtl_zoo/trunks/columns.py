@@ -11,6 +11,8 @@ are fresh for each network.
 - `NumericColumn`: floats, normalized with the training mean and variance;
   a missing value (NaN) becomes 0 after normalization, i.e. the training
   mean, plus (optionally) a 0/1 indicator per value that says it was missing.
+  With a `NumericEmbedding`, each normalized value is then embedded
+  (piecewise-linear or periodic encoding, per-value linear layer, ReLU).
 - `LookupColumn`: strings or int64 keys, looked up in the training
   vocabulary (index 0 is the out-of-vocabulary bucket for values never seen
   in training, so serving a new value is not an error), then embedded.
@@ -34,6 +36,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Optional
 
@@ -43,7 +46,8 @@ import tensorflow as tf
 from mtl_zoo.layers.lookups import ExactIntegerLookup, ExactStringLookup, ExactTextVectorization
 from mtl_zoo.utils.names import layer_name
 from mtl_zoo.layers.embedding_bag import EmbeddingBag
-from mtl_zoo.layers.fill_missing import FillMissing
+from mtl_zoo.layers.fill_missing import FillMissing, MissingIndicator
+from mtl_zoo.layers.numeric_embeddings import PerFeatureDense, PeriodicEncoding, PiecewiseLinearEncoding
 
 
 # === Columns ===
@@ -72,12 +76,40 @@ def adapt_in_graph(layer, batches) -> None:
     layer.finalize_state()
 
 
+@dataclasses.dataclass(frozen=True)
+class NumericEmbedding:
+    """How a numeric column embeds each of its values (https://arxiv.org/abs/2203.05556).
+
+    Args:
+        kind: str. "piecewise_linear" (PLE on quantile bins of the training
+            values) or "periodic" (sines and cosines of trainable frequencies).
+        embedding_dim: int. Numbers per value after the per-value linear
+            layer and ReLU.
+        num_bins: int. Quantile bins of "piecewise_linear". Defaults to 16.
+        num_frequencies: int. Frequencies of "periodic". Defaults to 16.
+        frequency_scale: float. Standard deviation of the initial
+            frequencies of "periodic", per unit of the normalized value.
+            Defaults to 0.1.
+    """
+
+    kind: str
+    embedding_dim: int
+    num_bins: int = 16
+    num_frequencies: int = 16
+    frequency_scale: float = 0.1
+
+
 class NumericColumn:
-    """A float column (one value, or a vector) -> normalized values with NaN as 0.
+    """A float column (one value, or a vector) -> normalized values with NaN as 0, optionally embedded.
 
     `Normalization` is adapted on the training rows whose values are all
     finite; a NaN served to the model becomes 0 after normalization (the
-    training mean), and with `indicators` a 0/1 feature marks it.
+    training mean), and with `indicators` a 0/1 feature marks it. With
+    `embedding`, each filled value is encoded (`mtl_zoo.layers.numeric_embeddings`:
+    piecewise-linear on bins whose edges are the quantiles of the column's
+    normalized training values, NaN ignored, or periodic), then mapped to
+    `embedding_dim` numbers by its own linear layer and a ReLU; the
+    indicators follow the embeddings.
 
     Args:
         name: str. The input's name.
@@ -86,16 +118,25 @@ class NumericColumn:
             (needs `adapt`). Defaults to True.
         indicators: bool. Append one missing-value indicator per value.
             Defaults to True.
+        embedding: `NumericEmbedding` or None. Defaults to None (the
+            normalized values themselves).
     """
 
-    def __init__(self, name: str, spec, normalize: bool = True, indicators: bool = True):
+    def __init__(self, name: str, spec, normalize: bool = True, indicators: bool = True,
+                 embedding: Optional[NumericEmbedding] = None):
         self.name = name
         self.width = math.prod(spec.shape) if spec.shape else 1
         self.indicators = indicators
+        self.embedding = embedding
         self.normalization = (
             keras.layers.Normalization(axis=-1, dtype="float32", name=f"{layer_name(name)}_normalization")
             if normalize else None
         )
+        self.piecewise_linear = None
+        if embedding is not None and embedding.kind == "piecewise_linear":
+            self.piecewise_linear = PiecewiseLinearEncoding(
+                embedding.num_bins, name=f"{layer_name(name)}_piecewise_linear"
+            )
 
     def adapt(self, batches) -> None:
         """Learns the mean and variance of the finite rows of the column's batches.
@@ -103,14 +144,21 @@ class NumericColumn:
         Raises:
             ValueError: if the column has no row of finite values.
         """
-        if self.normalization is None:
-            return
+        if self.normalization is not None:
+            self._adapt_normalization(batches)
+        if self.piecewise_linear is not None:
+            self._adapt_bin_edges(batches)
 
+    def _rows(self, batches):
+        return _column_values(batches, self.name).map(
+            lambda values: tf.reshape(tf.cast(values, "float32"), (-1, self.width))
+        )
+
+    def _adapt_normalization(self, batches) -> None:
         def finite_rows(values):
-            values = tf.reshape(tf.cast(values, "float32"), (-1, self.width))
             return tf.boolean_mask(values, tf.reduce_all(tf.math.is_finite(values), axis=-1))
 
-        rows = _column_values(batches, self.name).map(finite_rows).filter(lambda values: tf.shape(values)[0] > 0)
+        rows = self._rows(batches).map(finite_rows).filter(lambda values: tf.shape(values)[0] > 0)
         if int(rows.reduce(0, lambda count, values: count + tf.shape(values)[0])) == 0:
             raise ValueError(
                 f"Numeric column '{self.name}' has no finite value in the training data, so it cannot be "
@@ -118,11 +166,36 @@ class NumericColumn:
             )
         self.normalization.adapt(rows)
 
+    def _adapt_bin_edges(self, batches) -> None:
+        """Bin edges: quantiles of each value's (normalized) training values, NaN ignored."""
+        rows = self._rows(batches)
+        if self.normalization is not None:
+            rows = (self.normalization(values) for values in rows)
+        try:
+            self.piecewise_linear.adapt(rows)
+        except ValueError as error:
+            raise ValueError(f"Numeric column '{self.name}': {error}") from None
+
     def __call__(self, tensor):
-        x = keras.layers.Reshape((self.width,), name=f"{layer_name(self.name)}_values")(tensor)
+        prefix = layer_name(self.name)
+        x = keras.layers.Reshape((self.width,), name=f"{prefix}_values")(tensor)
         if self.normalization is not None:
             x = self.normalization(x)
-        return FillMissing(indicators=self.indicators, name=f"{layer_name(self.name)}_fill_missing")(x)
+        if self.embedding is None:
+            return FillMissing(indicators=self.indicators, name=f"{prefix}_fill_missing")(x)
+        filled = FillMissing(indicators=False, name=f"{prefix}_fill_missing")(x)
+        if self.piecewise_linear is not None:
+            encoded = self.piecewise_linear(filled)
+        else:
+            encoded = PeriodicEncoding(self.embedding.num_frequencies, self.embedding.frequency_scale,
+                                       name=f"{prefix}_periodic")(filled)
+        embedded = PerFeatureDense(self.embedding.embedding_dim, name=f"{prefix}_numeric_embedding")(encoded)
+        embedded = keras.layers.Reshape((self.width * self.embedding.embedding_dim,),
+                                        name=f"{prefix}_embedded")(embedded)
+        if not self.indicators:
+            return embedded
+        missing = MissingIndicator(name=f"{prefix}_missing")(x)
+        return keras.layers.Concatenate(name=f"{prefix}_embedded_and_missing")([embedded, missing])
 
 
 class LookupColumn:

@@ -7,7 +7,12 @@ Every input is one raw column whose `InputSpec.feature_type` (one of
 
 - "numeric" (float): `Normalization` adapted on the training split; a
   missing value (NaN) becomes 0 after normalization (the training mean) and
-  a 0/1 indicator feature marks it;
+  a 0/1 indicator feature marks it; with `numeric_embedding`, each value is
+  then embedded (Gorishniy et al. 2022, https://arxiv.org/abs/2203.05556):
+  "piecewise_linear" encodes it on `num_bins` bins whose edges are
+  quantiles of the training values, "periodic" as sines and cosines of
+  `num_frequencies` trainable frequencies, each followed by a linear layer
+  per value and a ReLU to `embedding_dim` numbers;
 - "categorical" and "id" (string or int64): a string or integer lookup
   with one out-of-vocabulary bucket for values unseen in training, then an
   `Embedding`; `id_max_tokens` caps the vocabulary of "id" columns; every
@@ -54,7 +59,7 @@ from mtl_zoo.errors import OptionError
 from mtl_zoo.feature_types import FEATURE_TYPES
 from mtl_zoo.registry import TRUNKS
 from mtl_zoo.trunks.base import Trunk
-from mtl_zoo.trunks.columns import LookupColumn, NumericColumn, TextColumn
+from mtl_zoo.trunks.columns import LookupColumn, NumericColumn, NumericEmbedding, TextColumn
 from mtl_zoo.trunks.cross import cross_block
 from mtl_zoo.trunks.mlp import check_mlp_options, mlp_block
 
@@ -70,7 +75,8 @@ class ColumnType:
             (tuple) and dtype (str) can be taken.
         build: callable. `build(name, spec, options)` returns the column
             object of input `name`; `options` is a dict of the trunk's
-            column options (`embedding_dim`, `id_max_tokens`, `text_*`).
+            column options (`embedding_dim`, `id_max_tokens`, `text_*`,
+            `numeric_embedding`: a `NumericEmbedding` or None).
     """
 
     needs: str
@@ -91,7 +97,7 @@ def _is_string(shape: tuple, dtype: str) -> bool:
 
 
 def _numeric_column(name: str, spec, options: dict) -> NumericColumn:
-    return NumericColumn(name, spec)
+    return NumericColumn(name, spec, embedding=options["numeric_embedding"])
 
 
 def _categorical_column(name: str, spec, options: dict) -> LookupColumn:
@@ -186,6 +192,10 @@ def features(
     text_ngrams: int = 1,
     text_max_tokens: int = 1000,
     text_sequence_length: int = 32,
+    numeric_embedding: Literal["none", "piecewise_linear", "periodic"] = "none",
+    num_bins: int = 16,
+    num_frequencies: int = 16,
+    frequency_scale: float = 0.1,
 ) -> Trunk:
     """Raw numeric, categorical, id and text columns, preprocessed in the model, then dense blocks.
 
@@ -202,8 +212,8 @@ def features(
         batch_norm: bool. Batch normalization in each dense block.
             Defaults to False.
         embedding_dim: int. Width of the embedding of each categorical and
-            id column (and of text tokens with "embedding_bag").
-            Defaults to 8.
+            id column (of text tokens with "embedding_bag", and of each
+            numeric value with a `numeric_embedding`). Defaults to 8.
         id_max_tokens: int or None. Vocabulary size of each id column, the
             OOV bucket included: rarer values share the OOV bucket.
             Defaults to None (every value seen in training).
@@ -219,6 +229,17 @@ def features(
             frequent n-grams). Defaults to 1000.
         text_sequence_length: int. Tokens per text kept by "embedding_bag".
             Defaults to 32.
+        numeric_embedding: str. "none" (each numeric value enters as its
+            normalized self), "piecewise_linear" or "periodic" (embedded to
+            `embedding_dim` numbers, see the module doc). Defaults to "none".
+        num_bins: int. Quantile bins per numeric value with
+            "piecewise_linear" (fewer when training values tie).
+            Defaults to 16.
+        num_frequencies: int. Frequencies per numeric value with
+            "periodic". Defaults to 16.
+        frequency_scale: float. Standard deviation of the initial
+            frequencies with "periodic" (cycles per standard deviation of
+            the value). Defaults to 0.1.
 
     Returns:
         A `Trunk` whose `adaptation` adapts the columns' preprocessing layers.
@@ -245,10 +266,20 @@ def features(
     _check_positive("text_ngrams", text_ngrams)
     _check_positive("text_max_tokens", text_max_tokens, minimum=3)
     _check_positive("text_sequence_length", text_sequence_length)
+    if numeric_embedding not in ("none", "piecewise_linear", "periodic"):
+        raise OptionError("numeric_embedding", "features needs numeric_embedding 'none', 'piecewise_linear' or "
+                                               f"'periodic'. Received: {numeric_embedding!r}")
+    _check_positive("num_bins", num_bins, minimum=2)
+    _check_positive("num_frequencies", num_frequencies)
+    if isinstance(frequency_scale, bool) or not isinstance(frequency_scale, (int, float)) or not frequency_scale > 0:
+        raise OptionError("frequency_scale",
+                          f"features needs a frequency_scale > 0. Received: frequency_scale={frequency_scale!r}")
 
+    embedding = None if numeric_embedding == "none" else NumericEmbedding(
+        numeric_embedding, embedding_dim, num_bins, num_frequencies, float(frequency_scale))
     options = {"embedding_dim": embedding_dim, "id_max_tokens": id_max_tokens, "text_output": text_output,
                "text_split": text_split, "text_ngrams": text_ngrams, "text_max_tokens": text_max_tokens,
-               "text_sequence_length": text_sequence_length}
+               "text_sequence_length": text_sequence_length, "numeric_embedding": embedding}
     stem = FeatureColumns({name: COLUMN_TYPES[spec.feature_type].build(name, spec, options)
                            for name, spec in inputs.items()})
     blocks = [cross_block(cross_layers)] if cross_layers else []
