@@ -5,10 +5,11 @@
 round-trip), `fill_missing.py` and `embedding_bag.py` (the `features` trunk's
 numeric and text columns), `experts.py` (expert banks and their mixing, wired
 by the mixture-of-experts schemes), `text.py` (token and position embeddings,
-Transformer blocks, masked pooling). Importing this package registers them
+Transformer blocks, masked pooling), `wide.py` (the wide path's crossed
+columns). Importing this package registers them
 with Keras.
 """
 
-from mtl_zoo.layers import auxiliary_loss, embedding_bag, experts, fill_missing, lookups, text
+from mtl_zoo.layers import auxiliary_loss, embedding_bag, experts, fill_missing, lookups, text, wide
 
-__all__ = ["auxiliary_loss", "embedding_bag", "experts", "fill_missing", "lookups", "text"]
+__all__ = ["auxiliary_loss", "embedding_bag", "experts", "fill_missing", "lookups", "text", "wide"]
