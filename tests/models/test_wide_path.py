@@ -151,3 +151,12 @@ def test_recipe_wide_option_is_validated_in_one_line():
         load_recipe("movie_titles_hard", ["model.wide={columns: [title], ngram: 2}"])
     with pytest.raises(RecipeError, match=r"model\.wide\.tasks: no task is named 'genre'"):
         load_recipe("movie_titles_hard", ["model.wide={columns: [title], tasks: [genre]}"])
+
+
+def test_single_task_baselines_keep_the_wide_path_of_their_task():
+    from mtl_zoo.training.single_task import _single_task_document
+
+    recipe = load_recipe("movie_titles_hard", ["model.wide={columns: [title], tasks: [genres]}"])
+    assert _single_task_document(recipe, "genres", keep_sharing=True)["model"]["wide"]["tasks"] is None
+    assert _single_task_document(recipe, "rating", keep_sharing=True)["model"]["wide"] is None
+    assert _single_task_document(recipe, "genres", keep_sharing=False)["model"]["wide"]["columns"] == ["title"]
