@@ -174,8 +174,8 @@ class WidePath:
         if encoding is None:
             raise OptionError(
                 "columns",
-                f"The wide path encodes text, categorical and id columns; '{name}' is {feature_type or 'a dense tensor'} "
-                f"(the deep trunk takes it). Received: columns={self.columns!r}",
+                f"The wide path encodes text, categorical and id columns; '{name}' is "
+                f"{feature_type or 'a dense tensor'} (the deep trunk takes it). Received: columns={self.columns!r}",
             )
         prefix = f"wide_{layer_name(name)}"
         if encoding == "tf_idf":
@@ -216,6 +216,11 @@ class WidePath:
         Returns:
             The wide path, adapted.
         """
+        import tensorflow as tf
+
+        if not isinstance(features, tf.data.Dataset) or not isinstance(features.element_spec, dict):
+            raise ValueError("WidePath.adapt takes an unbatched tf.data.Dataset of feature dicts, as Trunk.adapt "
+                             f"does. Received: {getattr(features, 'element_spec', type(features).__name__)}")
         needed = sorted({name for encoding in self.encodings for name in encoding.columns})
         missing = sorted(set(needed) - set(features.element_spec))
         if missing:

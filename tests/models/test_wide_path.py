@@ -145,7 +145,7 @@ def test_recipe_wide_option_is_validated_in_one_line():
     recipe = load_recipe("movie_titles_hard", ["model.wide={columns: [title], l2: 1e-3}"])
     assert recipe.model.wide["l2"] == 0.001 and recipe.model.wide["ngrams"] == 2
     assert "wide" not in recipe.model.sharing_options
-    with pytest.raises(RecipeError, match=r"movie_titles_hard.yaml .*: model\.wide\.columns: .*no input column 'titel'"):
+    with pytest.raises(RecipeError, match=r"movie_titles_hard.yaml .*: model\.wide\.columns: .*column 'titel'"):
         load_recipe("movie_titles_hard", ["model.wide={columns: [titel]}"])
     with pytest.raises(RecipeError, match=r"model\.wide\.ngram: unknown field; allowed: columns, ngrams"):
         load_recipe("movie_titles_hard", ["model.wide={columns: [title], ngram: 2}"])
