@@ -33,6 +33,7 @@ _PUBLIC_NAMES = {
     "LabelSpec": "mtl_zoo.data.source",
     "MultiTaskModel": "mtl_zoo.models.multi_task_model",
     "Task": "mtl_zoo.tasks.task",
+    "WidePath": "mtl_zoo.models.wide_path",
     "build_model": "mtl_zoo.models.builders",
     "build_network": "mtl_zoo.models.builders",
     "export_saved_model": "mtl_zoo.artifacts.saved_model",

@@ -35,7 +35,8 @@ def build_inputs(input_specs: dict) -> dict:
 
 
 def build_network(
-    input_specs, trunk, tasks, sharing="hard", name="multi_task_network", feature_alignment=None, **options
+    input_specs, trunk, tasks, sharing="hard", name="multi_task_network", feature_alignment=None, wide=None,
+    **options
 ):
     """Builds the functional multi-output network.
 
@@ -71,13 +72,19 @@ def build_network(
     result.features = apply_feature_alignment(result.features, feature_alignment)
     heads = {task.name: task for task in tasks if task.name in result.features}
     heads.update(result.extra_heads)
+    wide_heads, wide_features = (), None
+    if wide is not None:
+        wide_heads = wide.heads(heads, _scheme_name(sharing))
+        wide_features = wide.encode(inputs)
     outputs = {}
     for name, head in heads.items():
         maps = (result.feature_maps or {}).get(name)
+        wide_logits = wide.logits(head, wide_features) if name in wide_heads else None
         try:
-            outputs[name] = build_head(head, result.features[name], None if maps is None else [stem, *maps])
+            outputs[name] = build_head(head, result.features[name], None if maps is None else [stem, *maps],
+                                       wide_logits=wide_logits)
         except FeatureMapError as error:
-            scheme_name = sharing if isinstance(sharing, str) else getattr(sharing, "__name__", repr(sharing))
+            scheme_name = _scheme_name(sharing)
             reported = "reports no feature maps" if maps is None else "reports no such map for it"
             raise FeatureMapError(f"{error} Sharing scheme '{scheme_name}' {reported}; use a scheme that reports "
                                   f"them ({', '.join(schemes_reporting_feature_maps())}). "
@@ -100,6 +107,10 @@ def build_network(
     return keras.Model(inputs=inputs, outputs=outputs, name=name)
 
 
+def _scheme_name(sharing) -> str:
+    return sharing if isinstance(sharing, str) else getattr(sharing, "__name__", repr(sharing))
+
+
 def build_model(
     input_specs,
     trunk,
@@ -108,6 +119,7 @@ def build_model(
     balancer=None,
     name="multi_task_model",
     feature_alignment=None,
+    wide=None,
     **options,
 ):
     """Builds a trainable `MultiTaskModel` around `build_network`.
@@ -122,6 +134,9 @@ def build_model(
         name: str. Name of the model. Defaults to "multi_task_model".
         feature_alignment: dict, list of dicts or None. Feature-alignment
             terms between tasks (see `build_network`). Defaults to None.
+        wide: `WidePath` or None. An adapted wide path whose per-task linear
+            logits join the heads' (wide & deep, see `build_network`).
+            Defaults to None.
         **options: options of the sharing scheme (e.g. `shared_depth`).
 
     Returns:
@@ -140,6 +155,6 @@ def build_model(
     from mtl_zoo.models.multi_task_model import MultiTaskModel
 
     network = build_network(
-        input_specs, trunk, tasks, sharing=sharing, feature_alignment=feature_alignment, **options
+        input_specs, trunk, tasks, sharing=sharing, feature_alignment=feature_alignment, wide=wide, **options
     )
     return MultiTaskModel(network, tasks, balancer=balancer, name=name)

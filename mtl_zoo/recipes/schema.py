@@ -288,7 +288,12 @@ class FeatureAlignmentConfig(BaseModel):
 
 
 class ModelConfig(BaseModel):
-    """Trunk and sharing scheme; extra keys are options of the sharing scheme."""
+    """Trunk and sharing scheme; extra keys are options of the sharing scheme.
+
+    `wide` holds the options of a wide path (`mtl_zoo.models.wide_path.WidePath`:
+    `columns`, `ngrams`, `max_tokens`, `l2`, `crosses`, `tasks`), checked
+    against its signature like the trunk's options; absent or null: none.
+    """
 
     model_config = ConfigDict(extra="allow", **_STRICT)
 
@@ -296,6 +301,7 @@ class ModelConfig(BaseModel):
     trunk_options: dict[str, Any] = {}
     sharing: str = "hard"
     feature_alignment: Optional[list[FeatureAlignmentConfig]] = None
+    wide: Optional[dict[str, Any]] = None
 
     @field_validator("trunk")
     @classmethod
@@ -309,7 +315,7 @@ class ModelConfig(BaseModel):
 
     @property
     def sharing_options(self) -> dict:
-        """Options passed to the sharing scheme (every key but trunk/sharing/feature_alignment)."""
+        """Options passed to the sharing scheme (every key but trunk/sharing/feature_alignment/wide)."""
         return dict(self.model_extra or {})
 
     @property

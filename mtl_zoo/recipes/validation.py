@@ -149,6 +149,11 @@ def _option_checks(document: dict) -> dict:
             tasks = document.get("tasks") if isinstance(document.get("tasks"), list) else []
             options["groups"] = [[task.get("name") for task in tasks if isinstance(task, dict)]]
         checks["sharing"] = (SHARING_SCHEMES.get(sharing), 3, options, ("model",))
+    wide = model.get("wide")
+    if isinstance(wide, dict):
+        from mtl_zoo.models.wide_path import WidePath
+
+        checks["wide"] = (WidePath, 1, wide, ("model", "wide"))
     name = (balancer or {}).get("name", BalancerConfig.model_fields["name"].default)
     if balancer is not None and isinstance(name, str) and name in BALANCERS:
         options = {key: value for key, value in balancer.items() if key not in BalancerConfig.model_fields}
@@ -269,6 +274,15 @@ def _build_parts(recipe: Recipe, source: str) -> None:
             block(f"recipe_check_block_{index}")
     with builder_errors(source, "balancer"):
         BALANCERS.get(recipe.balancer.name)(**recipe.balancer.options).build_for_tasks(tasks)
+    if recipe.model.wide is not None:
+        from mtl_zoo.models.wide_path import WidePath
+
+        with builder_errors(source, "model.wide"):
+            WidePath(data_set.inputs, **recipe.model.wide)
+        unknown = [name for name in recipe.model.wide["tasks"] or () if name not in {task.name for task in tasks}]
+        if unknown:
+            raise RecipeError(source, "model.wide.tasks", f"no task is named {', '.join(map(repr, unknown))}; "
+                                                          f"allowed: {', '.join(task.name for task in tasks)}")
 
 
 def validation_logs(recipe: Recipe) -> dict:
@@ -341,6 +355,8 @@ def validate_recipe(document: Any, source: str = "<recipe>") -> Recipe:
     if (document.get("model") or {}).get("groups") == MEASURED_GROUPS:
         recipe.model.__pydantic_extra__["groups"] = MEASURED_GROUPS  # kept for train to measure
     recipe.balancer.__pydantic_extra__ = resolved["balancer"]
+    if recipe.model.wide is not None:
+        recipe.model.wide = resolved["wide"]
     _validate_tasks(recipe, source)
     _build_parts(recipe, source)
     _validate_early_stopping(recipe, source)

@@ -314,7 +314,7 @@ def check_unique_names(tasks: Sequence[Task]) -> None:
         )
 
 
-def build_head(task: Task, features, feature_maps=None):
+def build_head(task: Task, features, feature_maps=None, wide_logits=None):
     """Applies a fresh head for `task` to `features` and returns its output.
 
     Args:
@@ -325,6 +325,9 @@ def build_head(task: Task, features, feature_maps=None):
         feature_maps: list of Keras tensors or None. The task's intermediate
             stage outputs, shallow to deep; per-token and per-pixel kinds
             need them (or `features` of the right rank). Defaults to None.
+        wide_logits: Keras tensor or None. `(batch, task.units)` logits of
+            a wide path, added to the head's before its activation; only
+            for kinds with one output per example. Defaults to None.
 
     Returns:
         The task's output tensor, float32: `(batch, task.units)` for
@@ -346,4 +349,7 @@ def build_head(task: Task, features, feature_maps=None):
     >>> build_head(Task("tags", "tagging", 3), features, feature_maps=[tokens, features]).shape
     (None, 5, 3)
     """
-    return task.kind_spec.build_head(task, features, None if feature_maps is None else list(feature_maps))
+    maps = None if feature_maps is None else list(feature_maps)
+    if wide_logits is None:
+        return task.kind_spec.build_head(task, features, maps)
+    return task.kind_spec.build_head(task, features, maps, wide_logits=wide_logits)

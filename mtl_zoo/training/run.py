@@ -111,6 +111,7 @@ def _build_model(recipe, adapt: bool):
             ) from None
     with builder_errors(source, "balancer"):
         balancer = BALANCERS.get(recipe.balancer.name)(**recipe.balancer.options)
+    wide = recipe_wide_path(recipe, data_set, adapt)
     with builder_errors(source, "model"):
         return build_model(
             data_set.inputs,
@@ -120,8 +121,20 @@ def _build_model(recipe, adapt: bool):
             balancer=balancer,
             name=recipe.name.replace("-", "_").replace(".", "_"),
             feature_alignment=model_config.feature_alignment_option,
+            wide=wide,
             **model_config.sharing_options,
         )
+
+
+def recipe_wide_path(recipe, data_set, adapt: bool = True):
+    """The recipe's `model.wide` path (`mtl_zoo.models.wide_path.WidePath`), adapted on the training split, or None."""
+    if recipe.model.wide is None:
+        return None
+    from mtl_zoo.models.wide_path import WidePath
+
+    with builder_errors(recipe.source, "model.wide"):
+        wide = WidePath(data_set.inputs, **recipe.model.wide)
+    return wide.adapt(training_features(recipe)) if adapt else wide
 
 
 def load_split(recipe, split: str, training: bool = False, data_set=None, order=None,

@@ -75,11 +75,14 @@ def _single_task_document(recipe, task_name: str, keep_sharing: bool) -> dict:
         document["tuning"]["objective"] = {field: {name: value for name, value in entries.items() if name == task_name}
                                            for field, entries in objective.items()}
     model = document["model"]
+    wide = model.get("wide")
+    if wide is not None:  # the task keeps its wide path, if it had one
+        model["wide"] = None if wide.get("tasks") and task_name not in wide["tasks"] else {**wide, "tasks": None}
     if keep_sharing:
         model["feature_alignment"] = None
     else:
         document["model"] = {"trunk": model["trunk"], "trunk_options": model["trunk_options"],
-                             "sharing": FALLBACK_SHARING}
+                             "sharing": FALLBACK_SHARING, "wide": model.get("wide")}
     return document
 
 

@@ -161,18 +161,24 @@ class TaskKind:
 
     # === Head ===
 
-    def build_head(self, task, features, feature_maps=None):
+    def build_head(self, task, features, feature_maps=None, wide_logits=None):
         """Applies a fresh head for `task` and returns its output.
 
         The default head flattens `features` if they have spatial axes, then
         applies `task.head_units` ReLU Dense layers and an output Dense layer
         named after the task, of width `task.units` and the kind's activation.
+        With `wide_logits` the output Dense layer (`f"{task.name}_deep_logits"`)
+        has no activation: the wide logits are added to its output
+        (`f"{task.name}_wide_and_deep_logits"`), then the kind's activation
+        (an `Activation` layer named after the task) gives the output.
 
         Args:
             task: `Task`.
             features: Keras tensor `(batch, ...)`. The task's final features.
             feature_maps: list of Keras tensors or None. The task's
                 intermediate stage outputs, shallow to deep (unused here).
+            wide_logits: Keras tensor `(batch, task.units)` or None. Logits
+                of the wide path (`mtl_zoo.models.wide_path`). Defaults to None.
 
         Returns:
             Keras tensor, float32, `(batch, task.units)`.
@@ -184,7 +190,11 @@ class TaskKind:
             x = keras.layers.Flatten(name=f"{task.name}_head_flatten")(x)
         for index, units in enumerate(task.head_units, start=1):
             x = keras.layers.Dense(units, activation="relu", name=f"{task.name}_head_dense_{index}")(x)
-        return keras.layers.Dense(task.units, activation=self.activation, dtype="float32", name=task.name)(x)
+        if wide_logits is None:
+            return keras.layers.Dense(task.units, activation=self.activation, dtype="float32", name=task.name)(x)
+        logits = keras.layers.Dense(task.units, dtype="float32", name=f"{task.name}_deep_logits")(x)
+        logits = keras.layers.Add(dtype="float32", name=f"{task.name}_wide_and_deep_logits")([logits, wide_logits])
+        return keras.layers.Activation(self.activation, dtype="float32", name=task.name)(logits)
 
     # === Labels ===
 
