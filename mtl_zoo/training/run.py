@@ -55,6 +55,20 @@ def training_features(recipe) -> tf.data.Dataset:
     return dataset.map(lambda features, labels: features, num_parallel_calls=tf.data.AUTOTUNE)
 
 
+def training_labels(recipe, task_names, batch_size: int = 4096) -> tf.data.Dataset:
+    """The training split's labels of `task_names` as batches of dicts keyed by task, for `adapt_targets`.
+
+    Args:
+        recipe: `Recipe`. Supplies the data set, its folder, the training split and each task's label.
+        task_names: list of str. The tasks whose labels to read.
+        batch_size: int. Labels per batch. Defaults to 4096.
+    """
+    label_of_task = {task.name: task.label_name for task in recipe.tasks if task.name in task_names}
+    dataset = recipe_data_source(recipe).load_split(recipe.data.train_split, data_dir=recipe.data.data_dir)
+    return dataset.map(lambda features, labels: {name: labels[label] for name, label in label_of_task.items()},
+                       num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
+
+
 def precision_policy(recipe):
     """The dtype policy the recipe's model is built in: a mixed policy with `training.mixed_precision`, else None."""
     return mixed_precision_policy() if recipe.training.mixed_precision else None
@@ -109,7 +123,7 @@ def _build_model(recipe, adapt: bool):
     with builder_errors(source, "balancer"):
         balancer = BALANCERS.get(recipe.balancer.name)(**recipe.balancer.options)
     with builder_errors(source, "model"):
-        return build_model(
+        model = build_model(
             data_set.inputs,
             trunk,
             tasks,
@@ -119,6 +133,10 @@ def _build_model(recipe, adapt: bool):
             feature_alignment=model_config.feature_alignment_option,
             **model_config.sharing_options,
         )
+    standardized = [task.name for task in tasks if task.standardize_target]
+    if adapt and standardized:  # regression targets' mean and std, from the training split only
+        model.adapt_targets(training_labels(recipe, standardized))
+    return model
 
 
 def load_split(recipe, split: str, training: bool = False, data_set=None, order=None,
