@@ -37,7 +37,7 @@ import tensorflow as tf
 from keras import ops
 
 from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss, auxiliary_loss_layers
-from mtl_zoo.layers.target_scale import target_scale_name
+from mtl_zoo.layers.target_scale import TargetMoments, target_scale_name
 from mtl_zoo.balancers.base import Balancer
 from mtl_zoo.balancers.fixed import FixedWeights
 from mtl_zoo.optimizers.task_learning_rates import TaskLearningRates
@@ -414,8 +414,6 @@ class MultiTaskModel(keras.Model):
 
         >>> model.adapt_targets({"price": train_prices})  # doctest: +SKIP
         """
-        from mtl_zoo.layers.target_scale import TargetMoments
-
         names = self.task_names if tasks is None else list(tasks)
         unknown = [name for name in names if name not in self.task_names]
         if unknown:

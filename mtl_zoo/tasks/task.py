@@ -34,7 +34,8 @@ from mtl_zoo.tasks.kinds.base import TaskKind
 from mtl_zoo.tasks.kinds.classification import TOP_K_ACCURACY
 from mtl_zoo.registry import TASK_KINDS
 
-__all__ = ["TOP_K_ACCURACY", "Task", "TaskKind", "build_head", "check_loss", "scale_target", "check_metric", "check_unique_names"]
+__all__ = ["TOP_K_ACCURACY", "Task", "TaskKind", "build_head", "check_loss", "check_metric", "check_unique_names",
+           "scale_target"]
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Short metric names `mtl_zoo.tasks.metrics.make_metric` builds -> the Keras metric they are.

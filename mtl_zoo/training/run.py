@@ -44,27 +44,35 @@ def recipe_tasks(recipe) -> list:
     return [task.to_task() for task in recipe.tasks]
 
 
-def training_features(recipe) -> tf.data.Dataset:
+def training_features(recipe, split=None) -> tf.data.Dataset:
     """The recipe's training split as unbatched feature dicts (labels dropped), for `Trunk.adapt`.
 
     Args:
         recipe: `Recipe`. Supplies the data set, its folder and the training split.
+        split: `tf.data.Dataset` or None. The training split already loaded
+            (`training_split`). Defaults to None: load it.
     """
-    data_set = recipe_data_source(recipe)
-    dataset = data_set.load_split(recipe.data.train_split, data_dir=recipe.data.data_dir)
+    dataset = training_split(recipe) if split is None else split
     return dataset.map(lambda features, labels: features, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def training_labels(recipe, task_names, batch_size: int = 4096) -> tf.data.Dataset:
+def training_split(recipe) -> tf.data.Dataset:
+    """The recipe's training split, unbatched `(features, labels)` as its data set gives them."""
+    return recipe_data_source(recipe).load_split(recipe.data.train_split, data_dir=recipe.data.data_dir)
+
+
+def training_labels(recipe, task_names, split=None, batch_size: int = 4096) -> tf.data.Dataset:
     """The training split's labels of `task_names` as batches of dicts keyed by task, for `adapt_targets`.
 
     Args:
         recipe: `Recipe`. Supplies the data set, its folder, the training split and each task's label.
         task_names: list of str. The tasks whose labels to read.
+        split: `tf.data.Dataset` or None. The training split already loaded
+            (`training_split`). Defaults to None: load it.
         batch_size: int. Labels per batch. Defaults to 4096.
     """
     label_of_task = {task.name: task.label_name for task in recipe.tasks if task.name in task_names}
-    dataset = recipe_data_source(recipe).load_split(recipe.data.train_split, data_dir=recipe.data.data_dir)
+    dataset = training_split(recipe) if split is None else split
     return dataset.map(lambda features, labels: {name: labels[label] for name, label in label_of_task.items()},
                        num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
 
@@ -110,9 +118,11 @@ def _build_model(recipe, adapt: bool):
             tasks.append(task.to_task())
     with builder_errors(source, "model.trunk_options", field="model.trunk"):
         trunk = TRUNKS.get(model_config.trunk)(data_set.inputs, **model_config.trunk_options)
+    split = None  # the training split, loaded once for the trunk and the targets
     if adapt and trunk.needs_adaptation:
         try:
-            trunk.adapt(training_features(recipe))
+            split = training_split(recipe)
+            trunk.adapt(training_features(recipe, split))
         except DataError:
             raise
         except ValueError as error:
@@ -135,7 +145,7 @@ def _build_model(recipe, adapt: bool):
         )
     standardized = [task.name for task in tasks if task.standardize_target]
     if adapt and standardized:  # regression targets' mean and std, from the training split only
-        model.adapt_targets(training_labels(recipe, standardized))
+        model.adapt_targets(training_labels(recipe, standardized, split))
     return model
 
 
