@@ -17,12 +17,13 @@ TASKS = [
     Task("digit", "classification", 3),
     Task("flag", "binary"),
     Task("tags", "multilabel", classes=2),
-    Task("value", "regression", classes=2, head_units=[4]),
+    Task("value", "regression", classes=2, head_units=[4], standardize_target=True),
 ]
 # Closed forms for the contract trunk (filters=[4], dense_units=[8] on 8x8x1 images):
 CONV = 3 * 3 * 1 * 4 + 4  # conv block: 3x3 kernel, 1 -> 4 channels, then 2x2 pooling to 4x4x4
 DENSE = 4 * 4 * 4 * 8 + 8  # dense block on the flattened 4x4x4 map
-HEADS = (8 * 3 + 3) + (8 + 1) + (8 * 2 + 2) + (8 * 4 + 4 + 4 * 2 + 2)  # digit, flag, tags, value (head_units [4])
+# digit, flag, tags, value (head_units [4], then its TargetScale: a non-trainable mean and std per unit)
+HEADS = (8 * 3 + 3) + (8 + 1) + (8 * 2 + 2) + (8 * 4 + 4 + 4 * 2 + 2 + 2 * 2)
 NUM_TASKS = len(TASKS)
 # (scheme, options, parameter count of the contract model by the scheme's closed form)
 SHARING_ROWS = [
@@ -88,7 +89,7 @@ def data(size=32):
         "digit": np.where(rng.random(size) < 0.2, -1, rng.integers(0, 3, size)),
         "flag": rng.integers(0, 2, size).astype("float32"),
         "tags": rng.integers(0, 2, (size, 2)).astype("float32"),
-        "value": rng.normal(size=(size, 2)).astype("float32"),
+        "value": (3.0 + 2.0 * rng.normal(size=(size, 2))).astype("float32"),  # standardized inside the model
     }
     labels["tags"][::3, 1] = np.nan
     labels["value"][::4] = np.nan
@@ -111,15 +112,18 @@ EXPORTED_ROWS = {index for index, row in enumerate(SHARING_ROWS) if row[0] not i
 def test_sharing_scheme_contract(row, tmp_path):
     sharing, options, parameters = SHARING_ROWS[row]
     features, labels = data()
-    check_model(make(sharing, options), features, labels, tmp_path, expected_parameters=parameters,
-                saved_model=row in EXPORTED_ROWS)
+    model = make(sharing, options)
+    model.adapt_targets(labels)
+    check_model(model, features, labels, tmp_path, expected_parameters=parameters, saved_model=row in EXPORTED_ROWS)
 
 
 @pytest.mark.parametrize("balancer, options", BALANCER_ROWS, ids=lambda v: str(v))
 def test_balancer_contract(balancer, options, tmp_path):
     features, labels = data()
     # The SavedModel does not depend on the balancer; sharing rows check the export.
-    check_model(make("hard", {}, balancer, options), features, labels, tmp_path, saved_model=False)
+    model = make("hard", {}, balancer, options)
+    model.adapt_targets(labels)
+    check_model(model, features, labels, tmp_path, saved_model=False)
 
 
 def test_every_sharing_scheme_has_a_row():

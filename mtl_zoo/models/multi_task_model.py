@@ -37,6 +37,7 @@ import tensorflow as tf
 from keras import ops
 
 from mtl_zoo.layers.auxiliary_loss import AuxiliaryLoss, auxiliary_loss_layers
+from mtl_zoo.layers.target_scale import TargetMoments, target_scale_name
 from mtl_zoo.balancers.base import Balancer
 from mtl_zoo.balancers.fixed import FixedWeights
 from mtl_zoo.optimizers.task_learning_rates import TaskLearningRates
@@ -138,6 +139,20 @@ def may_add_loss_terms(network) -> bool:
     return any(getattr(variable, "regularizer", None) is not None for variable in network.trainable_weights)
 
 
+def check_target_scales(network, tasks) -> None:
+    """Raises unless the network ends exactly the heads of the tasks with `standardize_target` in a `TargetScale`."""
+    layer_names = {layer.name for layer in network.layers}
+    for task in tasks:
+        if task.standardize_target != (target_scale_name(task.name) in layer_names):
+            has = "has no" if task.standardize_target else "has a"
+            raise ValueError(
+                f"Task '{task.name}' has standardize_target={task.standardize_target} but the network {has} "
+                f"layer '{target_scale_name(task.name)}' ending its head; build the heads with "
+                f"mtl_zoo.tasks.task.build_head (or scale_target) from the same tasks. "
+                f"Received: standardize_target={task.standardize_target}"
+            )
+
+
 def resolve_balancer(balancer) -> Balancer:
     """Returns a `Balancer` from an instance, a registry name, a config dict or None."""
     if balancer is None:
@@ -181,6 +196,7 @@ class MultiTaskModel(keras.Model):
                 f"Received: outputs={sorted(outputs) or network.output}"
             )
         self.extra_output_names = [name for name in outputs if name not in self.task_names]
+        check_target_scales(network, self.tasks)
         self._variable_tasks = None
         # === Layers ===
         self.network = network
@@ -355,8 +371,7 @@ class MultiTaskModel(keras.Model):
         terms = [
             masked_task_loss_terms(
                 task,
-                labels[task.name],
-                predictions[task.name],
+                *self._loss_targets(task, labels[task.name], predictions[task.name]),
                 self._task_sample_weight(sample_weight, task.name),
             )
             for task in self.tasks
@@ -371,6 +386,50 @@ class MultiTaskModel(keras.Model):
             num_invalid=ops.stack([term.num_invalid for term in terms]),
             local_totals=[term.total for term in terms],
         )
+
+    def _loss_targets(self, task, labels, predictions) -> tuple:
+        """`(labels, predictions)` as the task's loss compares them: standardized with `standardize_target`."""
+        if not task.standardize_target:
+            return labels, predictions
+        scale = self.network.get_layer(target_scale_name(task.name))
+        return scale.standardize(labels), scale.standardize(predictions)
+
+    def adapt_targets(self, data, tasks=None) -> None:
+        """Sets the mean and std of the tasks with `standardize_target` from their labels (NaN left out).
+
+        One pass over `data`; each task's `TargetScale` layer gets the mean
+        and population standard deviation of its observed labels per output
+        unit (std 1 for a constant target). Call it on the training split
+        before `fit`; it does nothing when no task standardizes its target.
+
+        Args:
+            data: dict task name -> labels, or an iterable (e.g. a batched
+                `tf.data.Dataset`) of such dicts or of `(features, labels)`
+                or `(features, labels, sample_weight)` tuples.
+            tasks: list of str or None. The tasks to adapt (e.g. only a task
+                `add_task` just added). Defaults to None: every task with
+                `standardize_target`.
+
+        Example:
+
+        >>> model.adapt_targets({"price": train_prices})  # doctest: +SKIP
+        """
+        names = self.task_names if tasks is None else list(tasks)
+        unknown = [name for name in names if name not in self.task_names]
+        if unknown:
+            raise ValueError(f"adapt_targets: the model has no tasks {unknown}; its tasks are {self.task_names}. "
+                             f"Received: tasks={names}")
+        layers = {task.name: self.network.get_layer(target_scale_name(task.name))
+                  for task in self.tasks if task.standardize_target and task.name in names}
+        if not layers:
+            return
+        moments = {name: TargetMoments(layer.units) for name, layer in layers.items()}
+        for batch in [data] if isinstance(data, dict) else data:
+            labels = batch if isinstance(batch, dict) else batch[1]
+            for name, accumulator in moments.items():
+                accumulator.update(keras.ops.convert_to_numpy(labels[name]))
+        for name, layer in layers.items():
+            layer.set_statistics(*moments[name].mean_std())
 
     def _forward(self, data, training: bool, predict=None) -> "Step":
         """Forward pass, task losses, objective and auxiliary terms of one step.

@@ -250,6 +250,7 @@ class TaskConfig(BaseModel):
     class_names: Optional[list[str]] = None
     output_size: Optional[list[Annotated[int, Field(ge=1)]]] = Field(None, min_length=2, max_length=2)
     label: Optional[str] = None
+    standardize_target: Optional[bool] = None
 
     @field_validator("kind")
     @classmethod
@@ -275,7 +276,15 @@ class TaskConfig(BaseModel):
             head_units=self.head_units,
             class_names=self.class_names,
             output_size=self.output_size,
+            standardize_target=self.standardizes_target,
         )
+
+    @property
+    def standardizes_target(self) -> bool:
+        """`standardize_target` as given, else true for a kind that takes it (`regression`; the runner adapts it)."""
+        if self.standardize_target is None:
+            return TASK_KINDS.get(self.kind).standardizes_targets
+        return self.standardize_target
 
 
 class FeatureAlignmentConfig(BaseModel):

@@ -46,6 +46,7 @@ import keras
 from mtl_zoo.errors import OptionError
 from mtl_zoo.registry import SHARING_SCHEMES
 from mtl_zoo.sharing.result import SharingResult, reports_feature_maps
+from mtl_zoo.tasks.task import scale_target
 
 
 def output_space(task) -> tuple:
@@ -161,5 +162,5 @@ def shared_output(features, trunk, tasks, private_depth: Optional[int] = None, s
             x = keras.layers.Flatten(name=f"{task.name}_head_flatten")(x)
         for layer in head:
             x = layer(x)
-        outputs[task.name] = keras.layers.Identity(dtype="float32", name=task.name)(x)
+        outputs[task.name] = scale_target(task, keras.layers.Identity(dtype="float32", name=task.name)(x))
     return SharingResult(features={}, compose=lambda head_outputs: {**head_outputs, **outputs})

@@ -34,7 +34,8 @@ from mtl_zoo.tasks.kinds.base import TaskKind
 from mtl_zoo.tasks.kinds.classification import TOP_K_ACCURACY
 from mtl_zoo.registry import TASK_KINDS
 
-__all__ = ["TOP_K_ACCURACY", "Task", "TaskKind", "build_head", "check_loss", "check_metric", "check_unique_names"]
+__all__ = ["TOP_K_ACCURACY", "Task", "TaskKind", "build_head", "check_loss", "check_metric", "check_unique_names",
+           "scale_target"]
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 # Short metric names `mtl_zoo.tasks.metrics.make_metric` builds -> the Keras metric they are.
@@ -169,6 +170,14 @@ class Task:
             per-pixel task's output; only per-pixel kinds take it. Defaults
             to None (the resolution of the trunk's stem output, i.e. the
             model's image input).
+        standardize_target: bool. Train on standardized labels: the head
+            predicts `z` and ends in a `TargetScale` layer returning
+            `mean + std * z` (outputs and metrics in real units), and the
+            loss compares `(label - mean) / std` with `(prediction - mean) /
+            std`. `mean` and `std` (per output unit) come from the training
+            labels through `MultiTaskModel.adapt_targets` (recipes do it on
+            the training split); until then they are 0 and 1. Kinds that
+            take it: `regression`. Defaults to False.
 
     Example:
 
@@ -185,6 +194,7 @@ class Task:
     head_units: Sequence[int] = ()
     class_names: Optional[Sequence[str]] = None
     output_size: Optional[Sequence[int]] = None
+    standardize_target: bool = False
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not _NAME_PATTERN.match(self.name):
@@ -223,6 +233,7 @@ class Task:
                 f"Received: head_units={self.head_units!r}",
             )
         self._check_class_names(kind)
+        self._check_standardize_target(kind)
         if self.output_size is not None:
             if (isinstance(self.output_size, (str, bytes)) or len(self.output_size) != 2
                     or not all(_is_integer(size) and size >= 1 for size in self.output_size)):
@@ -251,6 +262,20 @@ class Task:
         object.__setattr__(self, "metrics", tuple(metrics))
         object.__setattr__(self, "head_units", tuple(int(u) for u in self.head_units))
         kind.check_task(self)
+
+    def _check_standardize_target(self, kind: TaskKind) -> None:
+        if not isinstance(self.standardize_target, bool):
+            raise OptionError(
+                "standardize_target",
+                f"Task '{self.name}' takes standardize_target as true or false. "
+                f"Received: standardize_target={self.standardize_target!r}",
+            )
+        if self.standardize_target and not kind.standardizes_targets:
+            raise OptionError(
+                "standardize_target",
+                f"Task '{self.name}' of kind '{self.kind}' has no real-valued target to standardize; drop "
+                f"standardize_target (regression tasks take it). Received: standardize_target=True",
+            )
 
     def _check_class_names(self, kind: TaskKind) -> None:
         if self.class_names is None:
@@ -351,5 +376,28 @@ def build_head(task: Task, features, feature_maps=None, wide_logits=None):
     """
     maps = None if feature_maps is None else list(feature_maps)
     if wide_logits is None:
-        return task.kind_spec.build_head(task, features, maps)
-    return task.kind_spec.build_head(task, features, maps, wide_logits=wide_logits)
+        output = task.kind_spec.build_head(task, features, maps)
+    else:  # the wide path's logits join the head's before its activation (and before the target's scale)
+        output = task.kind_spec.build_head(task, features, maps, wide_logits=wide_logits)
+    return scale_target(task, output)
+
+
+def scale_target(task: Task, output):
+    """Ends `task`'s head in its `TargetScale` layer when it standardizes its target, else returns `output`.
+
+    Args:
+        task: `Task`.
+        output: Keras tensor. The head's output (standardized units).
+
+    Example:
+
+    >>> import keras
+    >>> output = scale_target(Task("price", "regression", standardize_target=True), keras.Input((1,)))
+    >>> output._keras_history.operation.name
+    'price_target_scale'
+    """
+    if not task.standardize_target:
+        return output
+    from mtl_zoo.layers.target_scale import TargetScale, target_scale_name
+
+    return TargetScale(name=target_scale_name(task.name))(output)

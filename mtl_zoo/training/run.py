@@ -46,16 +46,39 @@ def recipe_tasks(recipe) -> list:
     return [task.to_task() for task in recipe.tasks]
 
 
-def training_features(recipe) -> tf.data.Dataset:
+def training_features(recipe, split=None) -> tf.data.Dataset:
     """The recipe's training split as unbatched feature dicts (labels dropped), for `Trunk.adapt`.
 
     Rows held out of it for validation (`mtl_zoo.data.held_out`) are left out.
 
     Args:
         recipe: `Recipe`. Supplies the data set, its folder and the training split.
+        split: `tf.data.Dataset` or None. The training split already loaded
+            (`training_split`). Defaults to None: load it.
     """
-    dataset = split_examples(recipe, recipe.data.train_split)
+    dataset = training_split(recipe) if split is None else split
     return dataset.map(lambda features, labels: features, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def training_split(recipe) -> tf.data.Dataset:
+    """The recipe's training split, unbatched `(features, labels)`, without rows held out for validation."""
+    return split_examples(recipe, recipe.data.train_split)
+
+
+def training_labels(recipe, task_names, split=None, batch_size: int = 4096) -> tf.data.Dataset:
+    """The training split's labels of `task_names` as batches of dicts keyed by task, for `adapt_targets`.
+
+    Args:
+        recipe: `Recipe`. Supplies the data set, its folder, the training split and each task's label.
+        task_names: list of str. The tasks whose labels to read.
+        split: `tf.data.Dataset` or None. The training split already loaded
+            (`training_split`). Defaults to None: load it.
+        batch_size: int. Labels per batch. Defaults to 4096.
+    """
+    label_of_task = {task.name: task.label_name for task in recipe.tasks if task.name in task_names}
+    dataset = training_split(recipe) if split is None else split
+    return dataset.map(lambda features, labels: {name: labels[label] for name, label in label_of_task.items()},
+                       num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
 
 
 def precision_policy(recipe):
@@ -99,9 +122,11 @@ def _build_model(recipe, adapt: bool):
             tasks.append(task.to_task())
     with builder_errors(source, "model.trunk_options", field="model.trunk"):
         trunk = TRUNKS.get(model_config.trunk)(data_set.inputs, **model_config.trunk_options)
+    split = None  # the training split, loaded once for the trunk and the targets
     if adapt and trunk.needs_adaptation:
         try:
-            trunk.adapt(training_features(recipe))
+            split = training_split(recipe)
+            trunk.adapt(training_features(recipe, split))
         except DataError:
             raise
         except ValueError as error:
@@ -111,9 +136,9 @@ def _build_model(recipe, adapt: bool):
             ) from None
     with builder_errors(source, "balancer"):
         balancer = BALANCERS.get(recipe.balancer.name)(**recipe.balancer.options)
-    wide = recipe_wide_path(recipe, data_set, adapt)
+    wide = recipe_wide_path(recipe, data_set, adapt, split)
     with builder_errors(source, "model"):
-        return build_model(
+        model = build_model(
             data_set.inputs,
             trunk,
             tasks,
@@ -124,9 +149,13 @@ def _build_model(recipe, adapt: bool):
             wide=wide,
             **model_config.sharing_options,
         )
+    standardized = [task.name for task in tasks if task.standardize_target]
+    if adapt and standardized:  # regression targets' mean and std, from the training split only
+        model.adapt_targets(training_labels(recipe, standardized, split))
+    return model
 
 
-def recipe_wide_path(recipe, data_set, adapt: bool = True):
+def recipe_wide_path(recipe, data_set, adapt: bool = True, split=None):
     """The recipe's `model.wide` path (`mtl_zoo.models.wide_path.WidePath`), adapted on the training split, or None."""
     if recipe.model.wide is None:
         return None
@@ -134,7 +163,7 @@ def recipe_wide_path(recipe, data_set, adapt: bool = True):
 
     with builder_errors(recipe.source, "model.wide"):
         wide = WidePath(data_set.inputs, **recipe.model.wide)
-    return wide.adapt(training_features(recipe)) if adapt else wide
+    return wide.adapt(training_features(recipe, split)) if adapt else wide
 
 
 def load_split(recipe, split: str, training: bool = False, data_set=None, order=None,

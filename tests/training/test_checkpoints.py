@@ -173,7 +173,8 @@ def test_a_loss_that_becomes_infinite_stops_the_run_naming_the_task_and_keeps_th
     # Stored order, one step per call: the huge label sits in the 5th batch of 10 rows.
     recipe_path = write_recipe(tmp_path, rows=400, epochs=1, batch_size=10, every_n_steps=1, huge_price_row=45,
                                shuffle_buffer=0)
-    recipe = load_recipe(recipe_path, ["training.steps_per_execution=1"])
+    # Unstandardized, so the huge label's squared error overflows (standardized by the training labels, it would not).
+    recipe = load_recipe(recipe_path, ["training.steps_per_execution=1", "tasks.price.standardize_target=false"])
     folder = tmp_path / "checkpoints"
     with pytest.raises(TrainingDivergedError) as error:
         train_recipe(recipe, checkpoints=lambda model: RunCheckpoints(folder, model, "run", 1))
@@ -189,7 +190,7 @@ def test_the_command_line_reports_divergence_in_one_line(tmp_path, capsys):
     recipe_path = write_recipe(tmp_path, rows=400, epochs=1, batch_size=10, every_n_steps=1, huge_price_row=45,
                                shuffle_buffer=0)
     status = main(["train", str(recipe_path), "--output", str(tmp_path / "out"),
-                   "--set", "training.steps_per_execution=1"])
+                   "--set", "training.steps_per_execution=1", "--set", "tasks.price.standardize_target=false"])
     errors = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert len(errors) == 1 and errors[0].startswith("mtl-zoo: error: task 'price'"), errors

@@ -93,9 +93,12 @@ def test_single_task_models_have_one_output_and_the_same_trunk(single_task_artif
     metrics, _ = single_task_artifact
     recipe = load_recipe(write_recipe(tmp_path, shop_recipe(tmp_path, sharing="hard", shared_depth=1)))
     multi = build_model_from_recipe(recipe)
-    # Hard sharing of block 1: each task owns a copy of block 2 (8 -> 4, 36 weights) and a head (4 -> 1, 5).
-    other_task = TRUNK_UNITS[0] * TRUNK_UNITS[1] + TRUNK_UNITS[1] + TRUNK_UNITS[1] + 1
+    # Hard sharing of block 1: each task owns a copy of block 2 (8 -> 4, 36 weights) and a head (4 -> 1, 5);
+    # spend's head ends in its TargetScale (a non-trainable mean and std: 2).
+    private = TRUNK_UNITS[0] * TRUNK_UNITS[1] + TRUNK_UNITS[1] + TRUNK_UNITS[1] + 1
+    private = {"spend": private + 2, "returned": private}
     for task in ("spend", "returned"):
+        other_task = private["returned" if task == "spend" else "spend"]
         plan = single_task_plan(recipe, task)
         model = build_model_from_recipe(plan.recipe)
         assert model.task_names == [task] and model.output_keys == [task]

@@ -65,6 +65,19 @@ def test_the_recipe_model_is_adapted_on_the_training_split_only():
     np.testing.assert_allclose(mean, [train_income.mean()], rtol=1e-5)  # ~10, not the test split's ~1000
 
 
+def test_the_recipe_standardizes_regression_targets_by_the_training_labels_only():
+    LOADS.clear()
+    model = build_model_from_recipe(recipe())
+    assert LOADS == ["train"]  # one read for the trunk and the targets
+    spend = next(iter(table("train").batch(48)))[1]["spend"].numpy().astype("float64")
+    scale = model.network.get_layer("spend_target_scale")
+    np.testing.assert_allclose(scale.mean.numpy(), [spend.mean()], rtol=1e-5)  # ~1, not the test split's ~100
+    np.testing.assert_allclose(scale.std.numpy(), [spend.std()], rtol=1e-4)
+    unscaled = recipe()
+    unscaled.tasks[0].standardize_target = False
+    assert "spend_target_scale" not in {layer.name for layer in build_model_from_recipe(unscaled).network.layers}
+
+
 def test_the_option_check_build_reads_no_data():
     LOADS.clear()
     model = build_model_from_recipe(recipe(), adapt=False)

@@ -115,6 +115,9 @@ class TaskKind:
             maps rather than only the task's final features (hard sharing
             then marks no shared representation: the task's output is not
             computed from the last shared block alone). Defaults to False.
+        standardizes_targets: bool. Whether a task of this kind may set
+            `standardize_target` (real-valued outputs, one per unit).
+            Defaults to False.
     """
 
     name: str
@@ -134,6 +137,7 @@ class TaskKind:
     column: Optional[str] = None
     label_classes: bool = False
     uses_feature_maps: bool = False
+    standardizes_targets: bool = False
 
     def __post_init__(self):
         if self.label_rule not in RULE_TEXT:

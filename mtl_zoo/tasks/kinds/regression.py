@@ -31,4 +31,5 @@ REGRESSION = TASK_KINDS.register("regression", TaskKind(
     missing_value="nan",
     elementwise=True,
     column="number",
+    standardizes_targets=True,
 ))
