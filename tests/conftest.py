@@ -7,6 +7,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def op_determinism_stays_as_it_was():
+    """`mtl-zoo train` run in this process turns on op determinism for the whole process (as the command line
+    should); later tests in the same worker must not inherit it (unseeded shuffles would then refuse to run)."""
+    from tensorflow.python.framework import config
+
+    before = config.is_op_determinism_enabled()
+    yield
+    if config.is_op_determinism_enabled() and not before:
+        config.disable_op_determinism()
+
+
 @pytest.fixture(scope="session")
 def multi_digits_data_dir(tmp_path_factory):
     """A TFDS data folder holding a freshly built `multi_digits` (built offline)."""
