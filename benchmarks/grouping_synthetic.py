@@ -50,7 +50,9 @@ def write_synthetic_recipe(folder, rows: int = 1200, units=(1,), seed: int = 0, 
         "description": "Two regression tasks built to agree (agree_a, agree_b) and one built to conflict with them.",
         "data": {"file": "tasks.csv", "split_column": "split",
                  "columns": {"x0": "numeric", "x1": "numeric", "x2": "numeric", "x3": "numeric"}},
-        "tasks": [{"name": name, "kind": "regression", "metrics": ["mae"]} for name in ("agree_a", "agree_b", "conflict")],
+        # Raw units: the planted structure is the sign of the shared unit's weights, measured on each task's own MSE.
+        "tasks": [{"name": name, "kind": "regression", "metrics": ["mae"], "standardize_target": False}
+                  for name in ("agree_a", "agree_b", "conflict")],
         "model": {"trunk": "features", "trunk_options": {"units": list(units)}, "sharing": "hard"},
         "training": {"epochs": epochs, "batch_size": 64, "learning_rate": 0.01},
     }

@@ -116,6 +116,7 @@ def test_the_esmm_recipe_trains_from_the_cli_and_its_saved_model_takes_raw_value
     with redirect_stdout(io.StringIO()) as output:  # train on the 29,166 validation impressions: a few steps
         status = main(["train", "movielens_impressions_esmm", "--output", str(artifact), "--set",
                        "data.train_split=validation", "--set", "data.validation_split=null", "--set",
+                           "training.early_stopping=null", "--set",
                        "training.epochs=1", "--set", "training.learning_rate=0.01"])
     assert status == 0, output.getvalue()
     metrics = json.loads((artifact / "metrics.json").read_text())
