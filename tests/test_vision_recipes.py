@@ -100,9 +100,10 @@ SMALL_CELEB_A_TRUNK = ["model.trunk=vision_conv", "model.trunk_options.filters=[
 
 
 @pytest.mark.slow
-def test_celeb_a_task_tree_through_train_and_evaluate_on_mock_data(tmp_path):
-    """The committed recipe's 40 tasks and 4-level tree on a small trunk, on TFDS mock data: trains, evaluates
-    and writes a SavedModel that takes raw uint8 face images, one signature per attribute."""
+def test_celeb_a_task_tree_trains_and_serves_raw_images_on_mock_data(tmp_path):
+    """The committed recipe's 40 tasks and 4-level tree on a small trunk, on TFDS mock data: trains and writes a
+    SavedModel that takes raw uint8 face images, one signature per attribute (`evaluate` is tested on smaller
+    artifacts: tests/cli/)."""
     run = tmp_path / "run"
     overrides = [arg for value in [*SMALL_CELEB_A_TRUNK, "training.epochs=1", "training.batch_size=4"]
                  for arg in ("--set", value)]
@@ -111,9 +112,6 @@ def test_celeb_a_task_tree_through_train_and_evaluate_on_mock_data(tmp_path):
         test = json.loads((run / "metrics.json").read_text())["test"]
         assert sorted(test) == CELEB_A_TASKS
         assert all(np.isfinite(value) for metrics in test.values() for value in metrics.values())
-        assert main(["evaluate", str(run), "--output", str(tmp_path)]) == 0
-        evaluation = json.loads((tmp_path / "evaluation.json").read_text())["metrics"]
-        assert evaluation["smiling"]["loss"] == pytest.approx(test["smiling"]["loss"], rel=1e-4)
         images = next(iter(tfds.load("celeb_a", split="test").batch(3)))["image"]
     recipe = yaml.safe_load((run / "recipe.yaml").read_text())
     assert recipe["model"]["groups"][2][0][0] == "bald" and len(recipe["model"]["groups"]) == 4
