@@ -3,10 +3,9 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# pytest runs one worker per core (pytest.ini: -n 2): one TensorFlow thread each, not a pool per worker competing
-# for the same cores (about 6% less wall time for tests/sharing and tests/balancers on 2 cores).
+# pytest runs one worker per core (pytest.ini: -n 2): one intra-op TensorFlow thread each, not a pool per worker
+# competing for the same cores (less wall time for tests/sharing and tests/balancers on 2 cores).
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import pytest  # noqa: E402
 
